@@ -1,0 +1,12 @@
+//! `POST /signup`: wiring only; the behaviour is `auth_core::api::signup`.
+
+use auth_core::{api, store};
+use lambda_http::{Error, run, service_fn, tracing};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let aws = store::aws_config().await;
+    let users = store::UserTable::from_env(&aws)?;
+    run(service_fn(|request| api::signup(&users, request))).await
+}

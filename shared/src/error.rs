@@ -1,0 +1,142 @@
+//! The one place where failures become HTTP responses.
+
+use lambda_http::{Body, Response, http::StatusCode};
+
+use crate::{BoxError, http};
+
+/// Every way a request can fail, named for what the caller should do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum ApiError {
+    /// The request is well-formed JSON but breaks a rule (400).
+    #[error("{0}")]
+    Validation(String),
+    /// The body is not valid JSON or has the wrong shape (400).
+    #[error("{0}")]
+    MalformedBody(String),
+    /// The body is not declared as JSON (415).
+    #[error("Content-Type must be application/json")]
+    UnsupportedMediaType,
+    /// The body is over [`http::MAX_BODY_BYTES`] (413).
+    #[error("Request body is larger than {} bytes", http::MAX_BODY_BYTES)]
+    PayloadTooLarge,
+    /// Login failed; the same answer whether or not the user exists (401).
+    #[error("Invalid username or password")]
+    InvalidCredentials,
+    /// The token is missing, malformed, forged or expired (401).
+    #[error("Missing or invalid access token")]
+    Unauthorized,
+    /// Sign-up for a name that is taken (409).
+    #[error("User already exists")]
+    UserExists,
+    /// A dependency is down or throttling; worth retrying soon (503).
+    #[error("Service temporarily unavailable, retry shortly")]
+    Unavailable(#[source] BoxError),
+    /// A bug or an unexpected dependency answer; details go to the log only (500).
+    #[error("Internal server error")]
+    Internal(#[source] BoxError),
+}
+
+/// Seconds a client should wait before retrying a `503`.
+pub const RETRY_AFTER_SECONDS: u32 = 1;
+
+impl ApiError {
+    /// The HTTP status this error maps to.
+    pub fn status(&self) -> StatusCode {
+        match self {
+            Self::Validation(_) | Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
+            Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            Self::InvalidCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::UserExists => StatusCode::CONFLICT,
+            Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
+            Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    /// The JSON error response; the source chain of a 5xx is logged, never sent.
+    pub fn into_response(self) -> Response<Body> {
+        let status = self.status();
+        if status.is_server_error() {
+            tracing::error!(error = %error_chain(&self), "request failed");
+        } else {
+            tracing::info!(status = status.as_u16(), reason = %self, "request rejected");
+        }
+        let mut response = http::envelope(status, "Error", self.to_string());
+        let headers = response.headers_mut();
+        match self {
+            Self::Unavailable(_) => {
+                headers.insert("retry-after", RETRY_AFTER_SECONDS.into());
+            }
+            Self::Unauthorized => {
+                headers.insert("www-authenticate", "Bearer".parse().expect("static header"));
+            }
+            _ => {}
+        }
+        response
+    }
+}
+
+/// `outer: cause: root cause`, for log lines.
+fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        text.push_str(": ");
+        text.push_str(&cause.to_string());
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn body_json(response: &Response<Body>) -> serde_json::Value {
+        serde_json::from_slice(response.body().as_ref()).unwrap()
+    }
+
+    #[test]
+    fn server_errors_hide_their_cause_from_the_client() {
+        let cause: BoxError = "connection refused to 10.0.0.1:8000 table users-secret".into();
+        let response = ApiError::Internal(cause).into_response();
+        assert_eq!(response.status(), 500);
+        let body = body_json(&response);
+        assert_eq!(body["Status"], "Error");
+        assert_eq!(body["result"], "Internal server error");
+        assert!(!String::from_utf8_lossy(response.body().as_ref()).contains("10.0.0.1"));
+    }
+
+    #[test]
+    fn unavailable_tells_the_client_when_to_retry() {
+        let response = ApiError::Unavailable("throttled".into()).into_response();
+        assert_eq!(response.status(), 503);
+        assert_eq!(response.headers()["retry-after"], "1");
+        assert_eq!(response.headers()["content-type"], "application/json");
+    }
+
+    #[test]
+    fn unauthorized_carries_a_bearer_challenge() {
+        let response = ApiError::Unauthorized.into_response();
+        assert_eq!(response.status(), 401);
+        assert_eq!(response.headers()["www-authenticate"], "Bearer");
+    }
+
+    #[test]
+    fn every_client_error_uses_the_blog_envelope() {
+        for error in [
+            ApiError::Validation("bad".into()),
+            ApiError::MalformedBody("bad".into()),
+            ApiError::UnsupportedMediaType,
+            ApiError::PayloadTooLarge,
+            ApiError::InvalidCredentials,
+            ApiError::UserExists,
+        ] {
+            let response = error.into_response();
+            assert!(response.status().is_client_error());
+            let body = body_json(&response);
+            assert_eq!(body["Status"], "Error");
+            assert!(body["result"].is_string());
+        }
+    }
+}

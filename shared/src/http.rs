@@ -1,0 +1,142 @@
+//! Request parsing and response building shared by every HTTP handler.
+
+use lambda_http::{
+    Body, Request, Response,
+    http::{HeaderValue, StatusCode, header},
+};
+use serde::{Serialize, de::DeserializeOwned};
+
+use crate::ApiError;
+
+/// Largest request body accepted; checked before any parsing or hashing.
+pub const MAX_BODY_BYTES: usize = 16 * 1024;
+
+/// Parses a JSON request body after checking its size and content type.
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+    let bytes: &[u8] = request.body().as_ref();
+    if bytes.len() > MAX_BODY_BYTES {
+        return Err(ApiError::PayloadTooLarge);
+    }
+    if !is_json(request.headers().get(header::CONTENT_TYPE)) {
+        return Err(ApiError::UnsupportedMediaType);
+    }
+    if bytes.iter().all(u8::is_ascii_whitespace) {
+        return Err(ApiError::MalformedBody("Request body must be a JSON object".into()));
+    }
+    serde_json::from_slice(bytes).map_err(|e| {
+        let what = if e.is_data() { "Invalid request body" } else { "Malformed JSON" };
+        ApiError::MalformedBody(format!("{what}: {e}"))
+    })
+}
+
+/// `application/json`, with or without parameters such as `charset=utf-8`.
+fn is_json(content_type: Option<&HeaderValue>) -> bool {
+    content_type
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.split(';').next())
+        .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// The blog's envelope: `{"Status": "...", "result": ...}`.
+pub fn envelope(status: StatusCode, outcome: &str, result: impl Serialize) -> Response<Body> {
+    json_response(status, &serde_json::json!({ "Status": outcome, "result": result }))
+}
+
+/// A JSON response that no cache may store (it is always per-caller).
+pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Body> {
+    let body = serde_json::to_vec(value).unwrap_or_else(|_| b"{}".to_vec());
+    let mut response = Response::new(Body::from(body));
+    *response.status_mut() = status;
+    let headers = response.headers_mut();
+    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
+/// Turns a handler result into the response Lambda returns.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(result.unwrap_or_else(ApiError::into_response))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde::Deserialize;
+
+    #[derive(Debug, Deserialize)]
+    struct Creds {
+        username: String,
+        #[allow(dead_code)]
+        password: String,
+    }
+
+    fn request(content_type: Option<&str>, body: impl Into<Body>) -> Request {
+        let mut builder = lambda_http::http::Request::builder().method("POST").uri("/signup");
+        if let Some(ct) = content_type {
+            builder = builder.header("content-type", ct);
+        }
+        builder.body(body.into()).unwrap()
+    }
+
+    fn rejection(request: &Request) -> ApiError {
+        json_body::<Creds>(request).unwrap_err()
+    }
+
+    #[test]
+    fn a_json_object_with_charset_parses() {
+        let req = request(Some("Application/JSON; charset=utf-8"), r#"{"username":"joe","password":"pw"}"#);
+        assert_eq!(json_body::<Creds>(&req).unwrap().username, "joe");
+    }
+
+    #[test]
+    fn unknown_fields_are_ignored() {
+        let req = request(Some("application/json"), r#"{"username":"joe","password":"pw","admin":true}"#);
+        assert!(json_body::<Creds>(&req).is_ok());
+    }
+
+    #[test]
+    fn a_missing_or_foreign_content_type_is_415() {
+        for ct in
+            [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonp")]
+        {
+            let req = request(ct, r#"{"username":"joe","password":"pw"}"#);
+            assert!(matches!(rejection(&req), ApiError::UnsupportedMediaType), "{ct:?}");
+        }
+    }
+
+    #[test]
+    fn a_body_over_16_kib_is_413_even_without_content_type() {
+        let req = request(None, vec![b' '; MAX_BODY_BYTES + 1]);
+        assert!(matches!(rejection(&req), ApiError::PayloadTooLarge));
+    }
+
+    #[test]
+    fn malformed_empty_and_mistyped_bodies_are_400() {
+        for body in ["", "   ", "{", "[]", r#"{"username":1,"password":"pw"}"#, r#"{"username":"a"}"#, "null"]
+        {
+            let req = request(Some("application/json"), body);
+            assert!(matches!(rejection(&req), ApiError::MalformedBody(_)), "{body:?}");
+        }
+    }
+
+    #[test]
+    fn duplicate_keys_are_400() {
+        let req = request(Some("application/json"), r#"{"username":"a","username":"b","password":"pw"}"#);
+        assert!(matches!(rejection(&req), ApiError::MalformedBody(_)));
+    }
+
+    #[test]
+    fn invalid_utf8_is_400() {
+        let req = request(Some("application/json"), vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}']);
+        assert!(matches!(rejection(&req), ApiError::MalformedBody(_)));
+    }
+
+    #[test]
+    fn responses_are_json_and_never_cached() {
+        let response = envelope(StatusCode::CREATED, "Success", "User created");
+        assert_eq!(response.status(), 201);
+        assert_eq!(response.headers()["cache-control"], "no-store");
+        let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(body, serde_json::json!({"Status": "Success", "result": "User created"}));
+    }
+}

@@ -1,0 +1,109 @@
+//! Who is calling: the identity the authorizer vouched for, or a verified `Authorization` header.
+
+use lambda_http::{Request, RequestExt, http::header::AUTHORIZATION, request::RequestContext};
+use serde_json::{Map, Value};
+
+use crate::{
+    ApiError,
+    tokens::{self, Claims, LEEWAY_SECONDS, TokenService},
+};
+
+/// A verified caller.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Identity {
+    /// The user's stable id (the token's `sub`).
+    pub user_id: String,
+    pub username: String,
+    /// The token's `exp`, so a cached authorizer decision cannot outlive the token.
+    pub expires_at: u64,
+}
+
+impl From<Claims> for Identity {
+    fn from(claims: Claims) -> Self {
+        Self { user_id: claims.sub, username: claims.username, expires_at: claims.exp }
+    }
+}
+
+impl Identity {
+    /// The context the authorizer returns to API Gateway for this identity.
+    pub fn to_authorizer_context(&self) -> Value {
+        serde_json::json!({ "sub": self.user_id, "username": self.username, "exp": self.expires_at })
+    }
+
+    /// Reads the context an authorizer attached; `None` if absent or incomplete.
+    pub fn from_authorizer_context(context: &Map<String, Value>) -> Option<Self> {
+        let text = |key: &str| context.get(key)?.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
+        let expires_at = match context.get("exp")? {
+            Value::Number(n) => n.as_u64()?,
+            Value::String(s) => s.parse().ok()?,
+            _ => return None,
+        };
+        Some(Self { user_id: text("sub")?, username: text("username")?, expires_at })
+    }
+}
+
+/// The caller's identity, or `401`.
+///
+/// Behind the deployed authorizer the identity comes from its context (whose `exp` is checked
+/// again here, since API Gateway may serve a cached decision). Without one, as under
+/// `cargo lambda watch`, the `Authorization` header is verified with `verifier`; a function
+/// with no verifier configured refuses such requests.
+pub fn authenticate(
+    request: &Request,
+    verifier: Option<&TokenService>,
+    now: u64,
+) -> Result<Identity, ApiError> {
+    if let Some(identity) = authorizer_identity(request) {
+        return if now <= identity.expires_at + LEEWAY_SECONDS {
+            Ok(identity)
+        } else {
+            Err(ApiError::Unauthorized)
+        };
+    }
+    let verifier = verifier.ok_or(ApiError::Unauthorized)?;
+    let mut values = request.headers().get_all(AUTHORIZATION).iter();
+    let (Some(value), None) = (values.next(), values.next()) else {
+        return Err(ApiError::Unauthorized);
+    };
+    let token =
+        value.to_str().ok().and_then(tokens::token_from_authorization).ok_or(ApiError::Unauthorized)?;
+    verifier.verify(token, now).map(Identity::from).map_err(|error| {
+        tracing::info!(%error, "access token refused");
+        ApiError::Unauthorized
+    })
+}
+
+fn authorizer_identity(request: &Request) -> Option<Identity> {
+    let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
+        return None;
+    };
+    let fields = &context.authorizer.as_ref()?.fields;
+    let map: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    Identity::from_authorizer_context(&map)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn the_authorizer_context_round_trips() {
+        let identity = Identity { user_id: "01J0".into(), username: "joe".into(), expires_at: 1_800_000_900 };
+        let context = identity.to_authorizer_context();
+        assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), Some(identity));
+    }
+
+    #[test]
+    fn an_incomplete_authorizer_context_is_no_identity() {
+        for context in [
+            json!({}),
+            json!({"sub": "01J0", "username": "joe"}),
+            json!({"sub": "", "username": "joe", "exp": 1}),
+            json!({"sub": 7, "username": "joe", "exp": 1}),
+            json!({"sub": "01J0", "username": "joe", "exp": "soon"}),
+        ] {
+            assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), None, "{context}");
+        }
+    }
+}

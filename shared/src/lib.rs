@@ -1,0 +1,29 @@
+//! Core of the JWT auth service: every rule the Lambda functions apply lives here, once.
+//!
+//! - [`passwords`]: the password policy and argon2id hashing.
+//! - [`tokens`]: issuing and verifying access tokens (HS256, pinned claims).
+//! - [`users`] and [`work`]: the domain types and the store traits handlers depend on.
+//! - [`store`]: the DynamoDB adapter for those traits and the table definitions.
+//! - [`http`] and [`error`]: request parsing and the one mapping from errors to responses.
+//! - [`identity`]: who is calling, from the authorizer context or a verified header.
+//! - [`api`]: the handlers, generic over the store traits.
+//! - [`config`]: start-up configuration that fails closed.
+
+pub mod api;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod identity;
+pub mod passwords;
+pub mod store;
+pub mod tokens;
+pub mod users;
+pub mod work;
+
+#[cfg(test)]
+mod testing;
+
+pub use error::ApiError;
+
+/// A boxed error that keeps its source chain.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;

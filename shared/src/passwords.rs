@@ -1,0 +1,173 @@
+//! The password policy and argon2id hashing (OWASP parameters), always off the async threads.
+
+use argon2::{
+    Algorithm, Argon2, Params, PasswordHasher, PasswordVerifier, Version,
+    password_hash::{self, SaltString, rand_core::OsRng},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, BoxError};
+
+/// Shortest password accepted, in characters.
+pub const MIN_PASSWORD_CHARS: usize = 8;
+/// Longest password accepted, in characters (the body cap bounds the bytes too).
+pub const MAX_PASSWORD_CHARS: usize = 1024;
+
+/// OWASP's argon2id recommendation: 19 MiB of memory, 2 passes, 1 lane.
+const M_COST_KIB: u32 = 19_456;
+const T_COST: u32 = 2;
+const P_COST: u32 = 1;
+
+/// Random salt and output in PHC form with the production parameters; no password is known to
+/// match it. Verifying against it when the user does not exist costs the same as a real check,
+/// so timing reveals nothing.
+const DUMMY_HASH: &str =
+    "$argon2id$v=19$m=19456,t=2,p=1$8DD7ReSvVEtw9a5sYQhXmw$zUC3ItVnbvzUpgQVcJ4qylyQMYm5wX5kqjqPaZSyFCo";
+
+/// A password that meets the policy; it cannot be printed or logged.
+pub struct Password(SecretString);
+
+impl Password {
+    /// Checks the length policy (8–1024 characters). The password is kept exactly as given:
+    /// no trimming, no normalisation, no composition rules.
+    pub fn parse(raw: String) -> Result<Self, ApiError> {
+        let chars = raw.chars().count();
+        if chars < MIN_PASSWORD_CHARS {
+            return Err(ApiError::Validation(format!(
+                "Password must be at least {MIN_PASSWORD_CHARS} characters"
+            )));
+        }
+        if chars > MAX_PASSWORD_CHARS {
+            return Err(ApiError::Validation(format!(
+                "Password must be at most {MAX_PASSWORD_CHARS} characters"
+            )));
+        }
+        Ok(Self(raw.into()))
+    }
+
+    /// Wraps a login attempt without the length policy: it is only ever compared with a hash.
+    pub fn unchecked(raw: String) -> Self {
+        Self(raw.into())
+    }
+}
+
+impl std::fmt::Debug for Password {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Password([REDACTED])")
+    }
+}
+
+/// A PHC-format argon2id hash as stored with the user.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct PasswordHash(String);
+
+impl PasswordHash {
+    /// The PHC string, for storage.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for PasswordHash {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("PasswordHash([REDACTED])")
+    }
+}
+
+fn hasher() -> Argon2<'static> {
+    let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("OWASP argon2 parameters are valid");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// Hashes a password with a fresh random salt, on a blocking thread.
+#[tracing::instrument(name = "hash password", skip_all)]
+pub async fn hash(password: Password) -> Result<PasswordHash, ApiError> {
+    run_blocking(move || {
+        let salt = SaltString::generate(&mut OsRng);
+        hasher()
+            .hash_password(password.0.expose_secret().as_bytes(), &salt)
+            .map(|phc| PasswordHash(phc.to_string()))
+            .map_err(|e| ApiError::Internal(Box::new(e)))
+    })
+    .await
+}
+
+/// Checks a password against a stored hash, on a blocking thread.
+///
+/// With no stored hash (unknown user) it checks against a dummy hash and returns `false`,
+/// taking the same time as a real check.
+#[tracing::instrument(name = "verify password", skip_all)]
+pub async fn verify(password: Password, stored: Option<PasswordHash>) -> Result<bool, ApiError> {
+    run_blocking(move || {
+        let user_exists = stored.is_some();
+        let phc = stored.map_or_else(|| DUMMY_HASH.to_owned(), |h| h.0);
+        let parsed = password_hash::PasswordHash::new(&phc).map_err(|e| ApiError::Internal(Box::new(e)))?;
+        match hasher().verify_password(password.0.expose_secret().as_bytes(), &parsed) {
+            Ok(()) => Ok(user_exists),
+            Err(password_hash::Error::Password) => Ok(false),
+            Err(e) => Err(ApiError::Internal(Box::new(e))),
+        }
+    })
+    .await
+}
+
+async fn run_blocking<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::Internal(BoxError::from(e)))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn password(raw: &str) -> Password {
+        Password::parse(raw.to_owned()).unwrap()
+    }
+
+    #[test]
+    fn length_is_counted_in_characters_between_8_and_1024() {
+        assert!(Password::parse("1234567".into()).is_err());
+        assert!(Password::parse("12345678".into()).is_ok());
+        assert!(Password::parse("é".repeat(8)).is_ok(), "8 two-byte characters");
+        assert!(Password::parse("x".repeat(1024)).is_ok());
+        assert!(Password::parse("x".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn passwords_and_hashes_never_print() {
+        assert_eq!(format!("{:?}", password("hunter2hunter2")), "Password([REDACTED])");
+        assert_eq!(format!("{:?}", PasswordHash("$argon2id$x".into())), "PasswordHash([REDACTED])");
+    }
+
+    #[test]
+    fn the_dummy_hash_uses_the_production_parameters() {
+        let parsed = password_hash::PasswordHash::new(DUMMY_HASH).unwrap();
+        let params = Params::try_from(&parsed).unwrap();
+        assert_eq!(parsed.algorithm.as_str(), "argon2id");
+        assert_eq!((params.m_cost(), params.t_cost(), params.p_cost()), (M_COST_KIB, T_COST, P_COST));
+    }
+
+    #[tokio::test]
+    async fn a_hash_is_argon2id_with_owasp_parameters_and_verifies() {
+        let hash = hash(password("correct horse battery")).await.unwrap();
+        assert!(hash.as_str().starts_with("$argon2id$v=19$m=19456,t=2,p=1$"), "{}", hash.as_str());
+        assert!(verify(password("correct horse battery"), Some(hash.clone())).await.unwrap());
+        assert!(!verify(password("correct horse battery "), Some(hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_long_password_is_not_truncated() {
+        let long = "a".repeat(73);
+        let hash = hash(password(&long)).await.unwrap();
+        assert!(!verify(password(&long[..72]), Some(hash.clone())).await.unwrap());
+        assert!(verify(password(&long), Some(hash)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_unknown_user_never_verifies() {
+        assert!(!verify(password("whatever-password"), None).await.unwrap());
+    }
+}

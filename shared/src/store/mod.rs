@@ -1,0 +1,95 @@
+//! The DynamoDB adapter for the store traits, and the table definitions.
+
+mod schema;
+mod users;
+mod work;
+
+use std::time::Duration;
+
+use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+
+pub use schema::{TableSpec, USERS_TABLE, WORK_ITEMS_TABLE, create_table_if_absent, delete_table};
+pub use users::UserTable;
+pub use work::WorkItemTable;
+
+use crate::{ApiError, BoxError};
+
+/// A store operation that failed, classified by what the caller can do about it.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// A conditional write found the key taken.
+    #[error("the item already exists")]
+    Conflict,
+    /// DynamoDB is unreachable, slow or throttling: retry later.
+    #[error("DynamoDB is unavailable")]
+    Unavailable(#[source] BoxError),
+    /// Anything else: a bug, a missing table, a malformed item.
+    #[error("unexpected DynamoDB failure")]
+    Unexpected(#[source] BoxError),
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Conflict => ApiError::UserExists,
+            StoreError::Unavailable(_) => ApiError::Unavailable(Box::new(error)),
+            StoreError::Unexpected(_) => ApiError::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<serde_dynamo::Error> for StoreError {
+    fn from(error: serde_dynamo::Error) -> Self {
+        Self::Unexpected(Box::new(error))
+    }
+}
+
+/// Error codes DynamoDB uses for "slow down" or "try again".
+const RETRYABLE_CODES: &[&str] = &[
+    "ProvisionedThroughputExceededException",
+    "ThrottlingException",
+    "RequestLimitExceeded",
+    "InternalServerError",
+    "ServiceUnavailable",
+];
+
+/// Sorts an SDK error into unavailable (network, timeout, throttling) or unexpected.
+pub(crate) fn classify<E, R>(error: SdkError<E, R>) -> StoreError
+where
+    E: ProvideErrorMetadata + std::error::Error + Send + Sync + 'static,
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    let unavailable = match &error {
+        SdkError::TimeoutError(_) | SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => true,
+        SdkError::ServiceError(service) => service.err().code().is_some_and(|c| RETRYABLE_CODES.contains(&c)),
+        _ => false,
+    };
+    if unavailable {
+        StoreError::Unavailable(Box::new(error))
+    } else {
+        StoreError::Unexpected(Box::new(error))
+    }
+}
+
+/// Connect timeout: a dead endpoint fails fast.
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// One attempt's budget.
+const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
+/// The whole operation's budget, retries included: far below API Gateway's 29 s.
+const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
+
+/// Loads AWS configuration once per cold start, with timeouts that turn a dead database into a
+/// prompt `503`. `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
+pub async fn aws_config() -> SdkConfig {
+    let timeouts = TimeoutConfig::builder()
+        .connect_timeout(CONNECT_TIMEOUT)
+        .operation_attempt_timeout(ATTEMPT_TIMEOUT)
+        .operation_timeout(OPERATION_TIMEOUT)
+        .build();
+    aws_config::defaults(BehaviorVersion::latest())
+        .timeout_config(timeouts)
+        .retry_config(RetryConfig::standard().with_max_attempts(3))
+        .load()
+        .await
+}

@@ -1,0 +1,61 @@
+use aws_sdk_dynamodb::{Client, types::AttributeValue};
+
+use super::{StoreError, USERS_TABLE, classify};
+use crate::{
+    config::{ConfigError, required_env},
+    users::{CreateUser, FindUser, User, Username},
+};
+
+/// The users table (`USERS_TABLE`).
+#[derive(Debug, Clone)]
+pub struct UserTable {
+    client: Client,
+    name: String,
+}
+
+impl UserTable {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into() }
+    }
+
+    /// Uses the table named by `USERS_TABLE`.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(aws), required_env("USERS_TABLE")?))
+    }
+}
+
+impl CreateUser for UserTable {
+    /// A conditional put: of concurrent sign-ups for one name, exactly one succeeds.
+    #[tracing::instrument(name = "store create user", skip_all)]
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        self.client
+            .put_item()
+            .table_name(&self.name)
+            .set_item(Some(serde_dynamo::to_item(user)?))
+            .condition_expression("attribute_not_exists(#k)")
+            .expression_attribute_names("#k", USERS_TABLE.hash_key)
+            .send()
+            .await
+            .map_err(|e| match e.as_service_error() {
+                Some(s) if s.is_conditional_check_failed_exception() => StoreError::Conflict,
+                _ => classify(e),
+            })?;
+        Ok(())
+    }
+}
+
+impl FindUser for UserTable {
+    #[tracing::instrument(name = "store find user", skip_all)]
+    async fn find_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(USERS_TABLE.hash_key, AttributeValue::S(username.as_str().to_owned()))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+}

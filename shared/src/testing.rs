@@ -1,0 +1,66 @@
+//! A trait-based fake store for handler unit tests. Every real store operation is proven
+//! against DynamoDB Local in `tests/store.rs`.
+
+use std::sync::Mutex;
+
+use crate::{
+    store::StoreError,
+    users::{CreateUser, FindUser, User, Username},
+    work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
+};
+
+/// In-memory users and work items; `down` makes every call fail as unavailable.
+#[derive(Default)]
+pub struct FakeStore {
+    pub users: Mutex<Vec<User>>,
+    pub items: Mutex<Vec<WorkItem>>,
+    pub down: bool,
+}
+
+impl FakeStore {
+    pub fn unavailable() -> Self {
+        Self { down: true, ..Self::default() }
+    }
+
+    fn check(&self) -> Result<(), StoreError> {
+        if self.down { Err(StoreError::Unavailable("fake outage".into())) } else { Ok(()) }
+    }
+}
+
+impl CreateUser for FakeStore {
+    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+        self.check()?;
+        let mut users = self.users.lock().unwrap();
+        if users.iter().any(|u| u.username == user.username) {
+            return Err(StoreError::Conflict);
+        }
+        users.push(user.clone());
+        Ok(())
+    }
+}
+
+impl FindUser for FakeStore {
+    async fn find_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        self.check()?;
+        Ok(self.users.lock().unwrap().iter().find(|u| &u.username == username).cloned())
+    }
+}
+
+impl PutWorkItem for FakeStore {
+    async fn put_work_item(&self, item: &WorkItem) -> Result<(), StoreError> {
+        self.check()?;
+        self.items.lock().unwrap().push(item.clone());
+        Ok(())
+    }
+}
+
+impl ListWorkItems for FakeStore {
+    async fn list_work_items(&self, user_id: &str, page: &PageRequest) -> Result<Page, StoreError> {
+        self.check()?;
+        let mut items: Vec<WorkItem> =
+            self.items.lock().unwrap().iter().filter(|i| i.user_id == user_id).cloned().collect();
+        items.sort_by(|a, b| b.item_id.cmp(&a.item_id));
+        items.truncate(page.limit as usize);
+        Ok(Page { items, next: None })
+    }
+}

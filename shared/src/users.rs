@@ -1,0 +1,100 @@
+//! Users: the username rules, the stored record, and the store capabilities handlers need.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{ApiError, passwords::PasswordHash, store::StoreError};
+
+/// Shortest and longest username, in characters.
+pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=64;
+
+/// A username in canonical (lower-case) form: 3–64 ASCII letters, digits, `.`, `_`, `-`, `@`, `+`.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(transparent)]
+pub struct Username(String);
+
+impl Username {
+    /// Validates a username and folds it to lower case, so `Joe` and `joe` are one account.
+    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+        if !USERNAME_CHARS.contains(&raw.chars().count()) {
+            return Err(ApiError::Validation(format!(
+                "Username must be {} to {} characters",
+                USERNAME_CHARS.start(),
+                USERNAME_CHARS.end()
+            )));
+        }
+        let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+');
+        if !raw.chars().all(allowed) {
+            return Err(ApiError::Validation(
+                "Username may only contain letters, digits and . _ - @ +".into(),
+            ));
+        }
+        Ok(Self(raw.to_ascii_lowercase()))
+    }
+
+    /// The canonical form.
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user as stored: one item per canonical username.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct User {
+    pub username: Username,
+    /// Stable id (a ULID), the `sub` of the user's tokens and the key of their work items.
+    pub user_id: String,
+    pub password_hash: PasswordHash,
+    /// RFC 3339, UTC.
+    pub created_at: String,
+}
+
+/// Stores a new user, refusing a username that is taken ([`StoreError::Conflict`]).
+pub trait CreateUser {
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+/// Looks a user up by canonical username.
+pub trait FindUser {
+    fn find_user(&self, username: &Username)
+    -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn usernames_are_folded_to_lower_case() {
+        assert_eq!(
+            Username::parse("Joe.Smith+tag@Example-1_x").unwrap().as_str(),
+            "joe.smith+tag@example-1_x"
+        );
+    }
+
+    #[test]
+    fn username_length_is_3_to_64() {
+        assert!(Username::parse("ab").is_err());
+        assert!(Username::parse("abc").is_ok());
+        assert!(Username::parse(&"a".repeat(64)).is_ok());
+        assert!(Username::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn spaces_control_invisible_and_non_ascii_characters_are_refused() {
+        for raw in [
+            "joe smith",
+            "joe\n",
+            "jo\u{200b}e",
+            "jo\u{202e}e",
+            "jöe",
+            "joe/..",
+            "joe;drop",
+            "\u{0}joe",
+            "ｊｏｅ",
+        ] {
+            assert!(Username::parse(raw).is_err(), "{raw:?}");
+        }
+    }
+}

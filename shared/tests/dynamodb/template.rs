@@ -1,0 +1,40 @@
+//! `template.yaml` deploys exactly the tables the code creates locally: no drift.
+
+use auth_core::store::{TableSpec, USERS_TABLE, WORK_ITEMS_TABLE};
+use serde_norway::Value;
+
+fn template() -> Value {
+    let path = format!("{}/../template.yaml", env!("CARGO_MANIFEST_DIR"));
+    serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn key_schema(spec: &TableSpec) -> Vec<(String, String)> {
+    std::iter::once((spec.hash_key.to_owned(), "HASH".to_owned()))
+        .chain(spec.range_key.map(|k| (k.to_owned(), "RANGE".to_owned())))
+        .collect()
+}
+
+fn pairs(list: &Value, name: &str, value: &str) -> Vec<(String, String)> {
+    list.as_sequence()
+        .unwrap()
+        .iter()
+        .map(|e| (e[name].as_str().unwrap().to_owned(), e[value].as_str().unwrap().to_owned()))
+        .collect()
+}
+
+#[test]
+fn the_template_tables_match_the_code() {
+    let template = template();
+    for spec in [USERS_TABLE, WORK_ITEMS_TABLE] {
+        let resource = &template["Resources"][spec.resource];
+        assert_eq!(resource["Type"].as_str(), Some("AWS::DynamoDB::Table"), "{}", spec.resource);
+        let properties = &resource["Properties"];
+        assert_eq!(properties["BillingMode"].as_str(), Some("PAY_PER_REQUEST"));
+        assert_eq!(pairs(&properties["KeySchema"], "AttributeName", "KeyType"), key_schema(&spec));
+        let mut attributes = pairs(&properties["AttributeDefinitions"], "AttributeName", "AttributeType");
+        attributes.sort();
+        let mut expected: Vec<_> = key_schema(&spec).into_iter().map(|(k, _)| (k, "S".to_owned())).collect();
+        expected.sort();
+        assert_eq!(attributes, expected, "{}", spec.resource);
+    }
+}

@@ -1,0 +1,169 @@
+//! The blog's client flow over HTTP, through `cargo lambda watch` on DynamoDB Local.
+//!
+//! `make test` starts both and sets `E2E_BASE_URL` and the server's `JWT_SECRET`.
+
+use auth_core::{
+    config::{SigningSecret, TokenSettings},
+    tokens::{TokenService, unix_now},
+};
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
+use reqwest::{Client, StatusCode};
+use serde_json::{Value, json};
+
+struct Api {
+    base: String,
+    http: Client,
+}
+
+impl Api {
+    fn new() -> Self {
+        let base = std::env::var("E2E_BASE_URL")
+            .expect("E2E_BASE_URL is unset: run `make test`, which starts `cargo lambda watch`");
+        Self { base, http: Client::new() }
+    }
+
+    async fn post(&self, path: &str, body: Value, authorization: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    async fn get(&self, path: &str, authorization: Option<&str>) -> (StatusCode, Value) {
+        let mut request = self.http.get(format!("{}{path}", self.base));
+        if let Some(value) = authorization {
+            request = request.header("Authorization", value);
+        }
+        read(request.send().await.unwrap()).await
+    }
+
+    async fn signup(&self, username: &str, password: &str) -> StatusCode {
+        self.post("/signup", json!({"username": username, "password": password}), None).await.0
+    }
+
+    async fn token(&self, username: &str, password: &str) -> String {
+        let (status, body) = self.post("/auth", json!({"username": username, "password": password}), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body["access_token"].as_str().unwrap().to_owned()
+    }
+}
+
+async fn read(response: reqwest::Response) -> (StatusCode, Value) {
+    let status = response.status();
+    let text = response.text().await.unwrap();
+    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: non-JSON body {text:?}"));
+    (status, body)
+}
+
+fn unique(prefix: &str) -> String {
+    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
+}
+
+/// The server's own key, to mint tokens that are genuine but expired.
+fn server_tokens() -> TokenService {
+    let secret = std::env::var("JWT_SECRET").expect("JWT_SECRET is unset: run `make test`");
+    TokenService::new(&SigningSecret::new(secret.into_bytes()).unwrap(), TokenSettings::from_env().unwrap())
+}
+
+#[tokio::test]
+async fn the_blog_client_flow_works_end_to_end() {
+    let api = Api::new();
+    let (alice, bob) = (unique("alice"), unique("bob"));
+    assert_eq!(api.signup(&alice, "correct horse battery").await, StatusCode::CREATED);
+    assert_eq!(api.signup(&alice.to_uppercase(), "another password").await, StatusCode::CONFLICT);
+    assert_eq!(api.signup(&bob, "bobs password!").await, StatusCode::CREATED);
+
+    let token = api.token(&alice.to_uppercase(), "correct horse battery").await;
+    let (status, body) = api.post("/work", json!({"title": "Ship it"}), Some(&format!("JWT {token}"))).await;
+    assert_eq!(status, StatusCode::CREATED, "{body}");
+    let id = body["result"]["id"].clone();
+
+    for scheme in ["JWT", "Bearer"] {
+        let (status, body) = api.get("/work", Some(&format!("{scheme} {token}"))).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["Status"], "Success");
+        assert_eq!(body["result"].as_array().unwrap().len(), 1);
+        assert_eq!(body["result"][0]["id"], id);
+    }
+
+    let bobs_token = api.token(&bob, "bobs password!").await;
+    let (status, body) = api.get("/work?limit=100", Some(&format!("Bearer {bobs_token}"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["result"], json!([]), "bob sees none of alice's items");
+}
+
+#[tokio::test]
+async fn failed_logins_look_the_same_for_wrong_passwords_and_unknown_users() {
+    let api = Api::new();
+    let carol = unique("carol");
+    assert_eq!(api.signup(&carol, "carols password").await, StatusCode::CREATED);
+    let wrong = api.post("/auth", json!({"username": carol, "password": "not her password"}), None).await;
+    let unknown = api.post("/auth", json!({"username": unique("nobody"), "password": "carols password"}), None).await;
+    assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(wrong, unknown);
+}
+
+#[tokio::test]
+async fn forged_tampered_expired_and_unsigned_tokens_get_401() {
+    let api = Api::new();
+    let dave = unique("dave");
+    assert_eq!(api.signup(&dave, "daves password").await, StatusCode::CREATED);
+    let genuine = api.token(&dave, "daves password").await;
+    let parts: Vec<&str> = genuine.split('.').collect();
+
+    let other_key = SigningSecret::new(b"an-attackers-own-secret-0123456789-abcd".to_vec()).unwrap();
+    let forged = TokenService::new(&other_key, TokenSettings::from_env().unwrap());
+    let forged = forged.issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, unix_now()).unwrap().token;
+
+    let mut claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
+    claims["sub"] = json!("someone-else");
+    let tampered = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
+    let unsigned = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    let expired = server_tokens().issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, unix_now() - 3600).unwrap().token;
+
+    for (name, token) in [("forged", forged), ("tampered", tampered), ("alg none", unsigned), ("expired", expired)] {
+        let (status, body) = api.get("/work", Some(&format!("JWT {token}"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
+        assert_eq!(body["Status"], "Error");
+        let (status, _) = api.post("/work", json!({"title": "sneaky"}), Some(&format!("Bearer {token}"))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
+    }
+    assert_eq!(api.get("/work", None).await.0, StatusCode::UNAUTHORIZED);
+    let (status, body) = api.get("/work", Some(&format!("JWT {genuine}"))).await;
+    assert_eq!((status, body["result"].clone()), (StatusCode::OK, json!([])), "nothing was written");
+}
+
+#[tokio::test]
+async fn bad_requests_get_precise_json_errors() {
+    let api = Api::new();
+    let url = format!("{}/signup", api.base);
+    let send = |body: Vec<u8>, content_type: &'static str| {
+        let request = api.http.post(&url).header("content-type", content_type).body(body);
+        async move { read(request.send().await.unwrap()).await }
+    };
+    assert_eq!(send(b"{nope".to_vec(), "application/json").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(send(br#"{"username":1,"password":2}"#.to_vec(), "application/json").await.0, StatusCode::BAD_REQUEST);
+    assert_eq!(send(b"username=joe".to_vec(), "application/x-www-form-urlencoded").await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    let (status, body) = send(vec![b' '; 64 * 1024], "application/json").await;
+    assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(body["Status"], "Error");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_signups_for_one_name_create_exactly_one_user() {
+    let api = std::sync::Arc::new(Api::new());
+    let name = unique("racer");
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let (api, name) = (api.clone(), name.clone());
+            tokio::spawn(async move { api.signup(&name, "racing password").await })
+        })
+        .collect();
+    let mut statuses = Vec::new();
+    for attempt in attempts {
+        statuses.push(attempt.await.unwrap());
+    }
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
+    assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 19, "{statuses:?}");
+}

@@ -6,11 +6,10 @@ use auth_core::{
     store::UserTable,
     tokens::TokenService,
 };
-use aws_sdk_dynamodb::Client;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
-use crate::helpers::{TestTables, dead_database_config};
+use crate::helpers::{TestTables, dead_database_client};
 
 fn sample(name: &str, edit: impl FnOnce(&mut Value)) -> Request {
     let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
@@ -86,7 +85,7 @@ async fn rejected_requests_write_nothing() {
 
 #[tokio::test]
 async fn a_dead_database_gives_503_with_retry_after() {
-    let users = UserTable::new(Client::new(&dead_database_config().await), "users");
+    let users = UserTable::new(dead_database_client().await, "users");
     let response = api::signup(&users, sample("signup", |_| {})).await.unwrap();
     assert_eq!(response.headers()["retry-after"], "1");
     let (status, body) = json_of(response);

@@ -1,4 +1,3 @@
-use aws_config::SdkConfig;
 use aws_sdk_dynamodb::Client;
 
 use auth_core::store::{self, USERS_TABLE, UserTable, WORK_ITEMS_TABLE, WorkItemTable};
@@ -58,7 +57,7 @@ impl Drop for TestTables {
 }
 
 /// A client whose endpoint refuses connections, as a dead database would.
-pub async fn dead_database_config() -> SdkConfig {
+pub async fn dead_database_client() -> Client {
     let aws = store::aws_config().await;
-    aws.into_builder().endpoint_url("http://127.0.0.1:9").build()
+    Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url("http://127.0.0.1:9").build())
 }

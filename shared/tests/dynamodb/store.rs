@@ -5,10 +5,9 @@ use auth_core::{
     users::{CreateUser, FindUser, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
 };
-use aws_sdk_dynamodb::Client;
 use serde_json::json;
 
-use crate::helpers::{TestTables, dead_database_config};
+use crate::helpers::{TestTables, dead_database_client};
 
 fn user(name: &str) -> User {
     serde_json::from_value(json!({
@@ -126,7 +125,7 @@ async fn a_cursor_never_reaches_another_users_items() {
 
 #[tokio::test]
 async fn an_unreachable_database_is_unavailable_well_within_the_gateway_timeout() {
-    let users = UserTable::new(Client::new(&dead_database_config().await), "users");
+    let users = UserTable::new(dead_database_client().await, "users");
     let started = Instant::now();
     let error = users.find_user(&Username::parse("joe").unwrap()).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");

@@ -1,0 +1,40 @@
+#!/usr/bin/env bash
+# `make dev`: the API on http://127.0.0.1:9000 over DynamoDB Local, as it behaves when deployed.
+# Data persists in .local/dynamodb; Ctrl-C stops everything this started.
+set -euo pipefail
+set -m
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+DYNAMODB_PORT="${DYNAMODB_PORT:-8000}"
+API_PORT="${API_PORT:-9000}"
+
+ensure_tools
+for port in "$DYNAMODB_PORT" "$API_PORT"; do
+  if curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/"; then
+    die "port $port is in use (set DYNAMODB_PORT / API_PORT to use others)"
+  fi
+done
+
+DDB_PID=""
+cleanup() {
+  [ -n "$DDB_PID" ] && { kill -- "-$DDB_PID" 2>/dev/null || kill "$DDB_PID" 2>/dev/null || true; }
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+start_dynamodb "$DYNAMODB_PORT" "$LOCAL/dynamodb"
+use_local_aws "$DYNAMODB_PORT"
+
+secret_file="$LOCAL/jwt-secret"
+if [ ! -s "$secret_file" ]; then
+  log "creating a random local signing secret in .local/jwt-secret"
+  (umask 077 && random_secret >"$secret_file")
+fi
+JWT_SECRET="$(cat "$secret_file")"
+export JWT_SECRET
+export USERS_TABLE="${USERS_TABLE:-jwt-auth-users}" WORK_ITEMS_TABLE="${WORK_ITEMS_TABLE:-jwt-auth-work-items}"
+cargo run --quiet -p auth-core --bin create-tables
+
+log "API on http://127.0.0.1:$API_PORT  (POST /signup, POST /auth, GET|POST /work); Ctrl-C stops"
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" </dev/null

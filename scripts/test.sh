@@ -1,0 +1,51 @@
+#!/usr/bin/env bash
+# `make test`: lint, then every test against a real DynamoDB Local and a real `cargo lambda watch`.
+set -euo pipefail
+set -m # background jobs get their own process group, so cleanup reaches their children
+source "$(dirname "$0")/lib.sh"
+cd "$ROOT"
+
+ensure_tools
+
+log "cargo fmt --check"
+cargo fmt --all -- --check
+log "cfn-lint template.yaml"
+cfn-lint template.yaml
+log "cargo clippy -D warnings"
+cargo clippy --workspace --all-targets --locked -- -D warnings
+log "building the workspace once for every test below"
+cargo build --workspace --all-targets --locked
+
+PIDS=()
+cleanup() {
+  for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+trap cleanup EXIT INT TERM
+
+ddb_port="$(free_port)"
+start_dynamodb "$ddb_port"
+PIDS+=("$DDB_PID")
+use_local_aws "$ddb_port"
+
+# The API under `cargo lambda watch` gets its own tables and a fresh random secret.
+suffix="$(date +%s)-$$"
+export USERS_TABLE="e2e-users-$suffix" WORK_ITEMS_TABLE="e2e-work-$suffix"
+JWT_SECRET="$(random_secret)"
+export JWT_SECRET
+cargo run --quiet --locked -p auth-core --bin create-tables
+
+watch_port="$(free_port)"
+log "starting cargo lambda watch on 127.0.0.1:$watch_port"
+cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$watch_port" \
+  >"$LOCAL/watch-test.log" 2>&1 </dev/null &
+PIDS+=("$!")
+wait_for_http "$watch_port" "cargo lambda watch"
+
+log "cargo test (unit, DynamoDB Local, handlers on events/, end to end)"
+export E2E_BASE_URL="http://127.0.0.1:$watch_port"
+if ! cargo test --workspace --locked; then
+  echo "--- last lines of the cargo lambda watch log ($LOCAL/watch-test.log)" >&2
+  tail -n 40 "$LOCAL/watch-test.log" >&2
+  exit 1
+fi

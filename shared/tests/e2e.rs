@@ -43,7 +43,8 @@ impl Api {
     }
 
     async fn token(&self, username: &str, password: &str) -> String {
-        let (status, body) = self.post("/auth", json!({"username": username, "password": password}), None).await;
+        let (status, body) =
+            self.post("/auth", json!({"username": username, "password": password}), None).await;
         assert_eq!(status, StatusCode::OK, "{body}");
         body["access_token"].as_str().unwrap().to_owned()
     }
@@ -99,7 +100,8 @@ async fn failed_logins_look_the_same_for_wrong_passwords_and_unknown_users() {
     let carol = unique("carol");
     assert_eq!(api.signup(&carol, "carols password").await, StatusCode::CREATED);
     let wrong = api.post("/auth", json!({"username": carol, "password": "not her password"}), None).await;
-    let unknown = api.post("/auth", json!({"username": unique("nobody"), "password": "carols password"}), None).await;
+    let unknown =
+        api.post("/auth", json!({"username": unique("nobody"), "password": "carols password"}), None).await;
     assert_eq!(wrong.0, StatusCode::UNAUTHORIZED);
     assert_eq!(wrong, unknown);
 }
@@ -120,13 +122,17 @@ async fn forged_tampered_expired_and_unsigned_tokens_get_401() {
     claims["sub"] = json!("someone-else");
     let tampered = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
     let unsigned = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
-    let expired = server_tokens().issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, unix_now() - 3600).unwrap().token;
+    let expired =
+        server_tokens().issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, unix_now() - 3600).unwrap().token;
 
-    for (name, token) in [("forged", forged), ("tampered", tampered), ("alg none", unsigned), ("expired", expired)] {
+    for (name, token) in
+        [("forged", forged), ("tampered", tampered), ("alg none", unsigned), ("expired", expired)]
+    {
         let (status, body) = api.get("/work", Some(&format!("JWT {token}"))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}: {body}");
         assert_eq!(body["Status"], "Error");
-        let (status, _) = api.post("/work", json!({"title": "sneaky"}), Some(&format!("Bearer {token}"))).await;
+        let (status, _) =
+            api.post("/work", json!({"title": "sneaky"}), Some(&format!("Bearer {token}"))).await;
         assert_eq!(status, StatusCode::UNAUTHORIZED, "{name}");
     }
     assert_eq!(api.get("/work", None).await.0, StatusCode::UNAUTHORIZED);
@@ -143,8 +149,14 @@ async fn bad_requests_get_precise_json_errors() {
         async move { read(request.send().await.unwrap()).await }
     };
     assert_eq!(send(b"{nope".to_vec(), "application/json").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(send(br#"{"username":1,"password":2}"#.to_vec(), "application/json").await.0, StatusCode::BAD_REQUEST);
-    assert_eq!(send(b"username=joe".to_vec(), "application/x-www-form-urlencoded").await.0, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+    assert_eq!(
+        send(br#"{"username":1,"password":2}"#.to_vec(), "application/json").await.0,
+        StatusCode::BAD_REQUEST
+    );
+    assert_eq!(
+        send(b"username=joe".to_vec(), "application/x-www-form-urlencoded").await.0,
+        StatusCode::UNSUPPORTED_MEDIA_TYPE
+    );
     let (status, body) = send(vec![b' '; 64 * 1024], "application/json").await;
     assert_eq!(status, StatusCode::PAYLOAD_TOO_LARGE);
     assert_eq!(body["Status"], "Error");

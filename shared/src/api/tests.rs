@@ -155,7 +155,8 @@ async fn list_work_returns_only_the_callers_items_newest_first() {
     ]);
     let (status, body) = parts(list_work(&store, None, event(LIST_WORK, |_| {})).await.unwrap());
     assert_eq!(status, 200);
-    let ids: Vec<&str> = body["result"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
+    let ids: Vec<&str> =
+        body["result"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
     assert_eq!(ids, ["01JDQ90000000000000000000C", "01JDQ90000000000000000000A"]);
     assert_eq!(body["next"], Value::Null);
 }
@@ -203,7 +204,10 @@ async fn the_sample_create_work_stores_the_item_for_the_caller() {
     assert_eq!(status, 201);
     assert_eq!(body["result"]["title"], "Write the quarterly report");
     let items = store.items.lock().unwrap();
-    assert_eq!((items[0].user_id.as_str(), items[0].item_id.as_str()), (EVENT_USER, body["result"]["id"].as_str().unwrap()));
+    assert_eq!(
+        (items[0].user_id.as_str(), items[0].item_id.as_str()),
+        (EVENT_USER, body["result"]["id"].as_str().unwrap())
+    );
 }
 
 #[tokio::test]
@@ -239,7 +243,8 @@ fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
     let issued = svc.issue(EVENT_USER, "joe", unix_now()).unwrap();
     for scheme in ["JWT", "Bearer", "bearer"] {
         let value = format!("{scheme} {}", issued.token);
-        let decision = authorize(&svc, &authorizer_event(|e| e["identitySource"] = json!([value])), unix_now());
+        let decision =
+            authorize(&svc, &authorizer_event(|e| e["identitySource"] = json!([value])), unix_now());
         assert!(decision.is_authorized, "{scheme}");
         assert_eq!(decision.context["sub"], EVENT_USER);
         assert_eq!(decision.context["username"], "joe");
@@ -256,7 +261,8 @@ fn the_authorizer_denies_repeated_or_missing_credentials() {
         json!([format!("JWT {token}, JWT {token}")]),
         json!([format!("Basic {token}")]),
     ] {
-        let decision = authorize(&svc, &authorizer_event(|e| e["identitySource"] = source.clone()), unix_now());
+        let decision =
+            authorize(&svc, &authorizer_event(|e| e["identitySource"] = source.clone()), unix_now());
         assert!(!decision.is_authorized, "{source}");
     }
 }

@@ -48,12 +48,14 @@ async fn the_blog_client_flow_works_on_the_sample_events() {
     assert_eq!(status, 200);
     let token = body["access_token"].as_str().unwrap().to_owned();
 
-    let created = api::create_work(&work, Some(&tokens), sample("create-work", bearer(&token))).await.unwrap();
+    let created =
+        api::create_work(&work, Some(&tokens), sample("create-work", bearer(&token))).await.unwrap();
     let (status, body) = json_of(created);
     assert_eq!(status, 201);
     let id = body["result"]["id"].clone();
 
-    let (status, body) = json_of(api::list_work(&work, Some(&tokens), sample("list-work", bearer(&token))).await.unwrap());
+    let (status, body) =
+        json_of(api::list_work(&work, Some(&tokens), sample("list-work", bearer(&token))).await.unwrap());
     assert_eq!(status, 200);
     assert_eq!(body["result"][0]["id"], id);
     assert_eq!(body["result"][0]["title"], "Write the quarterly report");
@@ -65,7 +67,8 @@ async fn a_duplicate_signup_is_409_and_stores_one_user() {
     let tables = TestTables::new().await;
     let users = tables.user_table();
     assert_eq!(api::signup(&users, sample("signup", |_| {})).await.unwrap().status(), 201);
-    let shouting = sample("signup", |e| e["body"] = json!(r#"{"username":"JOE","password":"another password"}"#));
+    let shouting =
+        sample("signup", |e| e["body"] = json!(r#"{"username":"JOE","password":"another password"}"#));
     let (status, body) = json_of(api::signup(&users, shouting).await.unwrap());
     assert_eq!((status, body), (409, json!({"Status": "Error", "result": "User already exists"})));
     assert_eq!(tables.count(&tables.users).await, 1);
@@ -75,7 +78,9 @@ async fn a_duplicate_signup_is_409_and_stores_one_user() {
 async fn rejected_requests_write_nothing() {
     let tables = TestTables::new().await;
     let (users, work) = (tables.user_table(), tables.work_table());
-    let oversized = sample("signup", |e| e["body"] = json!(format!(r#"{{"username":"joe","password":"{}"}}"#, "x".repeat(17_000))));
+    let oversized = sample("signup", |e| {
+        e["body"] = json!(format!(r#"{{"username":"joe","password":"{}"}}"#, "x".repeat(17_000)))
+    });
     assert_eq!(api::signup(&users, oversized).await.unwrap().status(), 413);
     let forged = sample("create-work", bearer("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."));
     assert_eq!(api::create_work(&work, Some(&tokens()), forged).await.unwrap().status(), 401);

@@ -59,5 +59,7 @@ impl Drop for TestTables {
 /// A client whose endpoint refuses connections, as a dead database would.
 pub async fn dead_database_client() -> Client {
     let aws = store::aws_config().await;
-    Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url("http://127.0.0.1:9").build())
+    Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url("http://127.0.0.1:9").build(),
+    )
 }

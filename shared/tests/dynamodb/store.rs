@@ -22,7 +22,12 @@ fn user(name: &str) -> User {
 fn item(user_id: &str, n: u64) -> WorkItem {
     // Ids one millisecond apart, so their order is their creation order.
     let id = ulid::Ulid::from_parts(1_795_910_399_000 + n, u128::from(n)).to_string();
-    WorkItem { user_id: user_id.into(), item_id: id, title: format!("item {n}"), created_at: "2026-11-28T23:59:59Z".into() }
+    WorkItem {
+        user_id: user_id.into(),
+        item_id: id,
+        title: format!("item {n}"),
+        created_at: "2026-11-28T23:59:59Z".into(),
+    }
 }
 
 #[tokio::test]

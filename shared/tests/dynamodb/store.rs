@@ -7,7 +7,7 @@ use auth_core::{
 };
 use serde_json::json;
 
-use crate::helpers::{TestTables, dead_database_client};
+use crate::helpers::{TestTables, dead_database_client, stalled_database_client};
 
 fn user(name: &str) -> User {
     serde_json::from_value(json!({
@@ -136,4 +136,13 @@ async fn an_unreachable_database_is_unavailable_well_within_the_gateway_timeout(
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
     assert!(matches!(users.create_user(&user("joe")).await, Err(StoreError::Unavailable(_))));
+}
+
+#[tokio::test]
+async fn a_hung_database_is_unavailable_after_the_operation_timeout() {
+    let users = UserTable::new(stalled_database_client().await, "users");
+    let started = Instant::now();
+    let error = users.find_user(&Username::parse("joe").unwrap()).await.unwrap_err();
+    assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
+    assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
 }

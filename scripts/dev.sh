@@ -16,12 +16,7 @@ for port in "$DYNAMODB_PORT" "$API_PORT"; do
   fi
 done
 
-DDB_PID=""
-cleanup() {
-  [ -n "$DDB_PID" ] && { kill -- "-$DDB_PID" 2>/dev/null || kill "$DDB_PID" 2>/dev/null || true; }
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
+stop_on_exit
 
 start_dynamodb "$DYNAMODB_PORT" "$LOCAL/dynamodb"
 use_local_aws "$DYNAMODB_PORT"
@@ -37,4 +32,6 @@ export USERS_TABLE="${USERS_TABLE:-jwt-auth-users}" WORK_ITEMS_TABLE="${WORK_ITE
 cargo run --quiet -p auth-core --bin create-tables
 
 log "API on http://127.0.0.1:$API_PORT  (POST /signup, POST /auth, GET|POST /work); Ctrl-C stops"
-cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" </dev/null
+cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" </dev/null &
+BG_PIDS+=("$!")
+wait "$!"

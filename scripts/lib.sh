@@ -71,6 +71,17 @@ wait_for_http() {
   die "$what did not start on port $port"
 }
 
+# Background services, each in its own process group (the scripts `set -m`), stopped on exit.
+BG_PIDS=()
+stop_background() {
+  for pid in ${BG_PIDS[@]+"${BG_PIDS[@]}"}; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+}
+stop_on_exit() {
+  trap stop_background EXIT
+  trap 'exit 130' INT TERM
+}
+
 # start_dynamodb PORT [DATA_DIR]: in memory without DATA_DIR, else persisted there.
 start_dynamodb() {
   local port="$1" data="${2:-}" storage=(-inMemory)
@@ -78,7 +89,7 @@ start_dynamodb() {
   log "starting DynamoDB Local on 127.0.0.1:$port"
   java -Djava.library.path="$(dirname "$DDB_JAR")/DynamoDBLocal_lib" -jar "$DDB_JAR" \
     "${storage[@]}" -port "$port" >"$LOCAL/dynamodb-local.log" 2>&1 &
-  DDB_PID=$!
+  BG_PIDS+=("$!")
   wait_for_http "$port" "DynamoDB Local"
 }
 

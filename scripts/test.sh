@@ -16,16 +16,9 @@ cargo clippy --workspace --all-targets --locked -- -D warnings
 log "building the workspace once for every test below"
 cargo build --workspace --all-targets --locked
 
-PIDS=()
-cleanup() {
-  for pid in "${PIDS[@]}"; do kill -- "-$pid" 2>/dev/null || kill "$pid" 2>/dev/null || true; done
-  wait 2>/dev/null || true
-}
-trap cleanup EXIT INT TERM
-
+stop_on_exit
 ddb_port="$(free_port)"
 start_dynamodb "$ddb_port"
-PIDS+=("$DDB_PID")
 use_local_aws "$ddb_port"
 
 # The API under `cargo lambda watch` gets its own tables and a fresh random secret.
@@ -39,7 +32,7 @@ watch_port="$(free_port)"
 log "starting cargo lambda watch on 127.0.0.1:$watch_port"
 cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$watch_port" \
   >"$LOCAL/watch-test.log" 2>&1 </dev/null &
-PIDS+=("$!")
+BG_PIDS+=("$!")
 wait_for_http "$watch_port" "cargo lambda watch"
 
 log "cargo test (unit, DynamoDB Local, handlers on events/, end to end)"

@@ -27,6 +27,7 @@ pub fn authorize(
     now: u64,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
+    response.context = serde_json::json!({});
     let Some(value) = authorization_value(request) else {
         tracing::info!("denied: no single Authorization header");
         return response;

@@ -37,8 +37,10 @@ wait_for_http "$watch_port" "cargo lambda watch"
 
 log "cargo test (unit, DynamoDB Local, handlers on events/, end to end)"
 export E2E_BASE_URL="http://127.0.0.1:$watch_port"
-if ! cargo test --workspace --locked; then
+if ! cargo test --workspace --locked 2>&1 | tee "$LOCAL/test-output.log"; then
   echo "--- last lines of the cargo lambda watch log ($LOCAL/watch-test.log)" >&2
   tail -n 40 "$LOCAL/watch-test.log" >&2
   exit 1
 fi
+awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' \
+  "$LOCAL/test-output.log"

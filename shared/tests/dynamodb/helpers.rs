@@ -58,8 +58,22 @@ impl Drop for TestTables {
 
 /// A client whose endpoint refuses connections, as a dead database would.
 pub async fn dead_database_client() -> Client {
+    client_for("http://127.0.0.1:9").await
+}
+
+/// A client whose endpoint accepts connections and never answers, as a hung database would.
+/// The listener lives until the test process ends.
+pub async fn stalled_database_client() -> Client {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let held: Vec<_> = listener.incoming().collect();
+        drop(held);
+    });
+    client_for(&format!("http://{address}")).await
+}
+
+async fn client_for(endpoint: &str) -> Client {
     let aws = store::aws_config().await;
-    Client::from_conf(
-        aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url("http://127.0.0.1:9").build(),
-    )
+    Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(endpoint).build())
 }

@@ -23,7 +23,7 @@ use_local_aws "$ddb_port"
 
 # The API under `cargo lambda watch` gets its own tables and a fresh random secret.
 suffix="$(date +%s)-$$"
-export USERS_TABLE="e2e-users-$suffix" WORK_ITEMS_TABLE="e2e-work-$suffix"
+export USERS_TABLE="e2e-users-$suffix" WORK_ITEMS_TABLE="e2e-work-$suffix" LOGIN_ATTEMPTS_TABLE="e2e-attempts-$suffix"
 JWT_SECRET="$(random_secret)"
 export JWT_SECRET
 cargo run --quiet --locked -p auth-core --bin create-tables

@@ -25,6 +25,9 @@ pub enum ApiError {
     /// The token is missing, malformed, forged or expired (401).
     #[error("Missing or invalid access token")]
     Unauthorized,
+    /// Too many consecutive failed logins for this username; retry after the lock (429).
+    #[error("Too many failed login attempts, retry later")]
+    TooManyAttempts { retry_after: u64 },
     /// Sign-up for a name that is taken (409).
     #[error("User already exists")]
     UserExists,
@@ -48,6 +51,7 @@ impl ApiError {
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             Self::InvalidCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
             Self::UserExists => StatusCode::CONFLICT,
+            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -66,6 +70,9 @@ impl ApiError {
         match self {
             Self::Unavailable(_) => {
                 headers.insert("retry-after", RETRY_AFTER_SECONDS.into());
+            }
+            Self::TooManyAttempts { retry_after } => {
+                headers.insert("retry-after", retry_after.max(1).into());
             }
             Self::Unauthorized => {
                 headers.insert("www-authenticate", "Bearer".parse().expect("static header"));
@@ -131,6 +138,7 @@ mod tests {
             ApiError::PayloadTooLarge,
             ApiError::InvalidCredentials,
             ApiError::UserExists,
+            ApiError::TooManyAttempts { retry_after: 2 },
         ] {
             let response = error.into_response();
             assert!(response.status().is_client_error());
@@ -138,5 +146,17 @@ mod tests {
             assert_eq!(body["Status"], "Error");
             assert!(body["result"].is_string());
         }
+    }
+}
+
+#[cfg(test)]
+mod lockout_tests {
+    use super::*;
+
+    #[test]
+    fn a_lockout_is_429_with_the_seconds_left() {
+        let response = ApiError::TooManyAttempts { retry_after: 8 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "8");
     }
 }

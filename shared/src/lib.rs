@@ -5,6 +5,7 @@
 //! - [`users`] and [`work`]: the domain types and the store traits handlers depend on.
 //! - [`store`]: the DynamoDB adapter for those traits and the table definitions.
 //! - [`http`] and [`error`]: request parsing and the one mapping from errors to responses.
+//! - [`lockout`]: the per-account login throttling policy.
 //! - [`identity`]: who is calling, from the authorizer context or a verified header.
 //! - [`api`]: the handlers, generic over the store traits.
 //! - [`config`]: start-up configuration that fails closed.
@@ -14,6 +15,7 @@ pub mod config;
 pub mod error;
 pub mod http;
 pub mod identity;
+pub mod lockout;
 pub mod passwords;
 pub mod store;
 pub mod tokens;

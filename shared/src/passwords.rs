@@ -29,8 +29,9 @@ const DUMMY_HASH: &str =
 pub struct Password(SecretString);
 
 impl Password {
-    /// Checks the length policy (8–1024 characters). The password is kept exactly as given:
-    /// no trimming, no normalisation, no composition rules.
+    /// Checks the policy: 8–1024 characters and not among the ~100,000 most common passwords
+    /// (ASVS 6.2.4). The password is kept exactly as given: no trimming, no normalisation, no
+    /// composition rules.
     pub fn parse(raw: String) -> Result<Self, ApiError> {
         let chars = raw.chars().count();
         if chars < MIN_PASSWORD_CHARS {
@@ -42,6 +43,11 @@ impl Password {
             return Err(ApiError::Validation(format!(
                 "Password must be at most {MAX_PASSWORD_CHARS} characters"
             )));
+        }
+        if passwords::analyzer::is_common_password(&raw) {
+            return Err(ApiError::Validation(
+                "Password is too common; choose one that is not on lists of breached passwords".into(),
+            ));
         }
         Ok(Self(raw.into()))
     }
@@ -129,11 +135,19 @@ mod tests {
 
     #[test]
     fn length_is_counted_in_characters_between_8_and_1024() {
-        assert!(Password::parse("1234567".into()).is_err());
-        assert!(Password::parse("12345678".into()).is_ok());
+        assert!(Password::parse("Zq8#kP2".into()).is_err());
+        assert!(Password::parse("Zq8#kP2m".into()).is_ok());
         assert!(Password::parse("é".repeat(8)).is_ok(), "8 two-byte characters");
         assert!(Password::parse("x".repeat(1024)).is_ok());
         assert!(Password::parse("x".repeat(1025)).is_err());
+    }
+
+    #[test]
+    fn common_passwords_are_refused() {
+        for common in ["password", "12345678", "iloveyou", "Password1", "qwerty123", "trustno1"] {
+            assert!(Password::parse(common.into()).is_err(), "{common}");
+        }
+        assert!(Password::parse("correct horse battery".into()).is_ok());
     }
 
     #[test]

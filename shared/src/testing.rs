@@ -4,6 +4,7 @@
 use std::sync::Mutex;
 
 use crate::{
+    lockout::{FAILURE_MEMORY_SECONDS, FailedLogins, LoginAttempts},
     store::StoreError,
     users::{CreateUser, FindUser, User, Username},
     work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
@@ -14,6 +15,7 @@ use crate::{
 pub struct FakeStore {
     pub users: Mutex<Vec<User>>,
     pub items: Mutex<Vec<WorkItem>>,
+    pub failures: Mutex<Vec<FailedLogins>>,
     pub down: bool,
 }
 
@@ -62,5 +64,37 @@ impl ListWorkItems for FakeStore {
         items.sort_by(|a, b| b.item_id.cmp(&a.item_id));
         items.truncate(page.limit as usize);
         Ok(Page { items, next: None })
+    }
+}
+
+impl LoginAttempts for FakeStore {
+    async fn failed_logins(&self, username: &Username) -> Result<Option<FailedLogins>, StoreError> {
+        self.check()?;
+        Ok(self.failures.lock().unwrap().iter().find(|f| &f.username == username).cloned())
+    }
+
+    async fn record_failure(&self, username: &Username, now_ms: u64) -> Result<FailedLogins, StoreError> {
+        self.check()?;
+        let mut all = self.failures.lock().unwrap();
+        let position = all.iter().position(|f| &f.username == username).unwrap_or_else(|| {
+            all.push(FailedLogins {
+                username: username.clone(),
+                failures: 0,
+                locked_until_ms: 0,
+                expires_at: 0,
+            });
+            all.len() - 1
+        });
+        let record = &mut all[position];
+        record.failures += 1;
+        record.expires_at = now_ms / 1000 + FAILURE_MEMORY_SECONDS;
+        record.lock_if_due(now_ms);
+        Ok(record.clone())
+    }
+
+    async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {
+        self.check()?;
+        self.failures.lock().unwrap().retain(|f| &f.username != username);
+        Ok(())
     }
 }

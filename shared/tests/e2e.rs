@@ -179,3 +179,29 @@ async fn twenty_concurrent_signups_for_one_name_create_exactly_one_user() {
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CREATED).count(), 1, "{statuses:?}");
     assert_eq!(statuses.iter().filter(|s| **s == StatusCode::CONFLICT).count(), 19, "{statuses:?}");
 }
+
+#[tokio::test]
+async fn five_failed_logins_lock_real_and_unknown_names_alike() {
+    let api = Api::new();
+    let (erin, ghost) = (unique("erin"), unique("ghost"));
+    assert_eq!(api.signup(&erin, "erins password").await, StatusCode::CREATED);
+    for _ in 0..5 {
+        for name in [&erin, &ghost] {
+            let (status, _) =
+                api.post("/auth", json!({"username": name, "password": "wrong guess"}), None).await;
+            assert_eq!(status, StatusCode::UNAUTHORIZED);
+        }
+    }
+    let real = api.post("/auth", json!({"username": erin, "password": "erins password"}), None).await;
+    let unknown = api.post("/auth", json!({"username": ghost, "password": "erins password"}), None).await;
+    assert_eq!(real.0, StatusCode::TOO_MANY_REQUESTS, "{}", real.1);
+    assert_eq!(real, unknown);
+}
+
+#[tokio::test]
+async fn a_common_password_is_refused_at_signup() {
+    let api = Api::new();
+    let (status, body) =
+        api.post("/signup", json!({"username": unique("frank"), "password": "iloveyou"}), None).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}

@@ -9,5 +9,6 @@ async fn main() -> Result<(), Error> {
     let aws = store::aws_config().await;
     let tokens = TokenService::from_env(&aws).await?;
     let users = store::UserTable::from_env(&aws)?;
-    run(service_fn(|request| api::auth(&users, &tokens, request))).await
+    let attempts = store::LoginAttemptTable::from_env(&aws)?;
+    run(service_fn(|request| api::auth(&users, &attempts, &tokens, request))).await
 }

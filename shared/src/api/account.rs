@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::{Credentials, now_rfc3339};
 use crate::{
     ApiError, http,
+    lockout::{LoginAttempts, unix_now_ms},
     passwords::{self, Password},
     tokens::{TokenService, unix_now},
     users::{CreateUser, FindUser, User, Username},
@@ -46,35 +47,53 @@ struct TokenResponse {
     expires_in: u64,
 }
 
-/// `POST /auth {"username", "password"}`: `200` with an access token, or `401` with one body
-/// for every failure.
-pub async fn auth<S: FindUser>(
-    users: &S,
+/// `POST /auth {"username", "password"}`: `200` with an access token, `401` with one body for
+/// every failure, or `429` while the username is locked out after repeated failures.
+pub async fn auth<U: FindUser, A: LoginAttempts>(
+    users: &U,
+    attempts: &A,
     tokens: &TokenService,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(login(users, tokens, &request).await)
+    http::respond(login(users, attempts, tokens, &request).await)
 }
 
 #[tracing::instrument(name = "auth", skip_all)]
-async fn login<S: FindUser>(
-    users: &S,
+async fn login<U: FindUser, A: LoginAttempts>(
+    users: &U,
+    attempts: &A,
     tokens: &TokenService,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let Credentials { username, password } = http::json_body(request)?;
+    let now_ms = unix_now_ms();
     // A name that breaks the rules cannot exist; it still pays for a full (dummy) verification.
-    let user = match Username::parse(&username) {
-        Ok(name) => users.find_user(&name).await?,
-        Err(_) => None,
+    let name = Username::parse(&username).ok();
+    let (user, failures) = match &name {
+        Some(name) => {
+            let failures = attempts.failed_logins(name).await?;
+            if let Some(retry_after) = failures.as_ref().and_then(|f| f.retry_after(now_ms)) {
+                return Err(ApiError::TooManyAttempts { retry_after });
+            }
+            (users.find_user(name).await?, failures)
+        }
+        None => (None, None),
     };
     // No length policy here: a stored password met it at sign-up, so a short one cannot match.
     let password = Password::unchecked(password);
     let verified = passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let user = match user {
-        Some(user) if verified => user,
-        _ => return Err(ApiError::InvalidCredentials),
+    let user = match (user, name) {
+        (Some(user), _) if verified => user,
+        (_, Some(name)) => {
+            let record = attempts.record_failure(&name, now_ms).await?;
+            tracing::info!(failures = record.failures, locked = record.locked_until_ms > 0, "login failed");
+            return Err(ApiError::InvalidCredentials);
+        }
+        (_, None) => return Err(ApiError::InvalidCredentials),
     };
+    if failures.is_some() {
+        attempts.clear_failures(&user.username).await?;
+    }
     let issued = tokens
         .issue(&user.user_id, user.username.as_str(), unix_now())
         .map_err(|e| ApiError::Internal(Box::new(e)))?;

@@ -101,7 +101,9 @@ async fn a_store_outage_is_503_with_retry_after() {
     let response = signup(&FakeStore::unavailable(), event(SIGNUP, |_| {})).await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
-    let response = auth(&FakeStore::unavailable(), &tokens(), event(AUTH, |_| {})).await.unwrap();
+    let response = auth(&FakeStore::unavailable(), &FakeStore::unavailable(), &tokens(), event(AUTH, |_| {}))
+        .await
+        .unwrap();
     assert_eq!(response.status(), 503);
 }
 
@@ -109,7 +111,7 @@ async fn a_store_outage_is_503_with_retry_after() {
 async fn the_sample_auth_returns_a_verifiable_uncacheable_token() {
     let store = FakeStore::default();
     signed_up(&store).await;
-    let response = auth(&store, &tokens(), event(AUTH, |_| {})).await.unwrap();
+    let response = auth(&store, &store, &tokens(), event(AUTH, |_| {})).await.unwrap();
     assert_eq!(response.headers()["cache-control"], "no-store");
     let (status, body) = parts(response);
     assert_eq!(status, 200);
@@ -129,11 +131,69 @@ async fn wrong_password_and_unknown_user_get_identical_401s() {
         json!({"username": "nobody", "password": "correct horse battery staple"}),
         json!({"username": "x", "password": "y"}),
     ] {
-        let response = auth(&store, &tokens(), event(AUTH, with_body(credentials))).await.unwrap();
+        let response = auth(&store, &store, &tokens(), event(AUTH, with_body(credentials))).await.unwrap();
         assert_eq!(response.status(), 401);
         bodies.push(response.body().as_ref().to_vec());
     }
     assert!(bodies.windows(2).all(|w| w[0] == w[1]));
+}
+
+async fn login_status(store: &FakeStore, username: &str, password: &str) -> (u16, Option<String>, Vec<u8>) {
+    let request = event(AUTH, with_body(json!({"username": username, "password": password})));
+    let response = auth(store, store, &tokens(), request).await.unwrap();
+    let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
+    (response.status().as_u16(), retry, response.body().as_ref().to_vec())
+}
+
+#[tokio::test]
+async fn five_failures_lock_the_account_even_against_the_right_password() {
+    let store = FakeStore::default();
+    signed_up(&store).await;
+    for _ in 0..5 {
+        assert_eq!(login_status(&store, "joe", "wrong password").await.0, 401);
+    }
+    let (status, retry_after, _) = login_status(&store, "JOE", "correct horse battery staple").await;
+    assert_eq!((status, retry_after.as_deref()), (429, Some("1")));
+}
+
+#[tokio::test]
+async fn a_locked_unknown_user_looks_exactly_like_a_locked_real_one() {
+    let store = FakeStore::default();
+    signed_up(&store).await;
+    for _ in 0..5 {
+        for name in ["joe", "nobody"] {
+            login_status(&store, name, "wrong password").await;
+        }
+    }
+    let real = login_status(&store, "joe", "wrong password").await;
+    let unknown = login_status(&store, "nobody", "wrong password").await;
+    assert_eq!(real.0, 429);
+    assert_eq!(real, unknown);
+}
+
+#[tokio::test]
+async fn a_successful_login_resets_the_failure_count() {
+    let store = FakeStore::default();
+    signed_up(&store).await;
+    for _ in 0..4 {
+        login_status(&store, "joe", "wrong password").await;
+    }
+    assert_eq!(login_status(&store, "joe", "correct horse battery staple").await.0, 200);
+    assert!(store.failures.lock().unwrap().is_empty());
+    for _ in 0..4 {
+        assert_eq!(login_status(&store, "joe", "wrong password").await.0, 401);
+    }
+    assert_eq!(login_status(&store, "joe", "correct horse battery staple").await.0, 200);
+}
+
+#[tokio::test]
+async fn a_common_password_cannot_sign_up() {
+    let store = FakeStore::default();
+    let request = event(SIGNUP, with_body(json!({"username": "joe", "password": "password1"})));
+    let (status, body) = parts(signup(&store, request).await.unwrap());
+    assert_eq!(status, 400);
+    assert!(body["result"].as_str().unwrap().contains("too common"));
+    assert!(store.users.lock().unwrap().is_empty());
 }
 
 fn item(user_id: &str, item_id: &str) -> WorkItem {

@@ -1,5 +1,6 @@
 //! The DynamoDB adapter for the store traits, and the table definitions.
 
+mod attempts;
 mod schema;
 mod users;
 mod work;
@@ -9,7 +10,10 @@ use std::time::Duration;
 use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
-pub use schema::{TableSpec, USERS_TABLE, WORK_ITEMS_TABLE, create_table_if_absent, delete_table};
+pub use attempts::LoginAttemptTable;
+pub use schema::{
+    LOGIN_ATTEMPTS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE, create_table_if_absent, delete_table,
+};
 pub use users::UserTable;
 pub use work::WorkItemTable;
 

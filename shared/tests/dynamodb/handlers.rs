@@ -39,12 +39,14 @@ fn tokens() -> TokenService {
 #[tokio::test]
 async fn the_blog_client_flow_works_on_the_sample_events() {
     let tables = TestTables::new().await;
-    let (users, work, tokens) = (tables.user_table(), tables.work_table(), tokens());
+    let (users, work, attempts, tokens) =
+        (tables.user_table(), tables.work_table(), tables.attempt_table(), tokens());
 
     let (status, body) = json_of(api::signup(&users, sample("signup", |_| {})).await.unwrap());
     assert_eq!((status, body), (201, json!({"Status": "Success", "result": "User created"})));
 
-    let (status, body) = json_of(api::auth(&users, &tokens, sample("auth", |_| {})).await.unwrap());
+    let (status, body) =
+        json_of(api::auth(&users, &attempts, &tokens, sample("auth", |_| {})).await.unwrap());
     assert_eq!(status, 200);
     let token = body["access_token"].as_str().unwrap().to_owned();
 

@@ -1,12 +1,15 @@
 use aws_sdk_dynamodb::Client;
 
-use auth_core::store::{self, USERS_TABLE, UserTable, WORK_ITEMS_TABLE, WorkItemTable};
+use auth_core::store::{
+    self, LOGIN_ATTEMPTS_TABLE, LoginAttemptTable, USERS_TABLE, UserTable, WORK_ITEMS_TABLE, WorkItemTable,
+};
 
 /// A fresh, randomly named pair of tables, deleted again on drop.
 pub struct TestTables {
     pub client: Client,
     pub users: String,
     pub work_items: String,
+    pub attempts: String,
 }
 
 impl TestTables {
@@ -20,10 +23,15 @@ impl TestTables {
         let aws = store::aws_config().await;
         let client = Client::new(&aws);
         let suffix = ulid::Ulid::new().to_string().to_lowercase();
-        let (users, work_items) = (format!("test-users-{suffix}"), format!("test-work-{suffix}"));
+        let (users, work_items, attempts) = (
+            format!("test-users-{suffix}"),
+            format!("test-work-{suffix}"),
+            format!("test-attempts-{suffix}"),
+        );
         store::create_table_if_absent(&client, &users, &USERS_TABLE).await.unwrap();
         store::create_table_if_absent(&client, &work_items, &WORK_ITEMS_TABLE).await.unwrap();
-        Self { client, users, work_items }
+        store::create_table_if_absent(&client, &attempts, &LOGIN_ATTEMPTS_TABLE).await.unwrap();
+        Self { client, users, work_items, attempts }
     }
 
     pub fn user_table(&self) -> UserTable {
@@ -34,6 +42,10 @@ impl TestTables {
         WorkItemTable::new(self.client.clone(), &self.work_items)
     }
 
+    pub fn attempt_table(&self) -> LoginAttemptTable {
+        LoginAttemptTable::new(self.client.clone(), &self.attempts)
+    }
+
     /// Counts the items in a table (a `Scan`, acceptable in tests only).
     pub async fn count(&self, table: &str) -> i32 {
         self.client.scan().table_name(table).send().await.unwrap().count()
@@ -42,7 +54,8 @@ impl TestTables {
 
 impl Drop for TestTables {
     fn drop(&mut self) {
-        let (client, names) = (self.client.clone(), [self.users.clone(), self.work_items.clone()]);
+        let (client, names) =
+            (self.client.clone(), [self.users.clone(), self.work_items.clone(), self.attempts.clone()]);
         // Drop cannot await; delete on a short-lived runtime of our own.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

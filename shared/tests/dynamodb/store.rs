@@ -1,6 +1,7 @@
 use std::time::{Duration, Instant};
 
 use auth_core::{
+    lockout::LoginAttempts,
     store::{StoreError, UserTable},
     users::{CreateUser, FindUser, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
@@ -145,4 +146,38 @@ async fn a_hung_database_is_unavailable_after_the_operation_timeout() {
     let error = users.find_user(&Username::parse("joe").unwrap()).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn failures_count_up_lock_with_backoff_and_clear_on_success() {
+    let tables = TestTables::new().await;
+    let attempts = tables.attempt_table();
+    let joe = Username::parse("joe").unwrap();
+    assert_eq!(attempts.failed_logins(&joe).await.unwrap(), None);
+    let now_ms = 1_800_000_000_000;
+    for n in 1..=4 {
+        let record = attempts.record_failure(&joe, now_ms).await.unwrap();
+        assert_eq!((record.failures, record.locked_until_ms), (n, 0));
+    }
+    let fifth = attempts.record_failure(&joe, now_ms).await.unwrap();
+    assert_eq!((fifth.failures, fifth.locked_until_ms), (5, now_ms + 1_000));
+    let sixth = attempts.record_failure(&joe, now_ms + 10_000).await.unwrap();
+    assert_eq!(sixth.locked_until_ms, now_ms + 12_000);
+    let stored = attempts.failed_logins(&joe).await.unwrap().unwrap();
+    assert_eq!((stored.failures, stored.locked_until_ms), (6, now_ms + 12_000));
+    assert_eq!(stored.expires_at, 1_800_000_010 + auth_core::lockout::FAILURE_MEMORY_SECONDS);
+    attempts.clear_failures(&joe).await.unwrap();
+    assert_eq!(attempts.failed_logins(&joe).await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn concurrent_failures_are_all_counted() {
+    let tables = TestTables::new().await;
+    let joe = Username::parse("joe").unwrap();
+    let handles = (0..10).map(|_| {
+        let (attempts, joe) = (tables.attempt_table(), joe.clone());
+        tokio::spawn(async move { attempts.record_failure(&joe, 1_800_000_000_000).await.unwrap() })
+    });
+    futures_results(handles).await;
+    assert_eq!(tables.attempt_table().failed_logins(&joe).await.unwrap().unwrap().failures, 10);
 }

@@ -1,6 +1,6 @@
 //! `template.yaml` deploys exactly the tables the code creates locally: no drift.
 
-use auth_core::store::{TableSpec, USERS_TABLE, WORK_ITEMS_TABLE};
+use auth_core::store::{LOGIN_ATTEMPTS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE};
 use serde_norway::Value;
 
 fn template() -> Value {
@@ -25,7 +25,7 @@ fn pairs(list: &Value, name: &str, value: &str) -> Vec<(String, String)> {
 #[test]
 fn the_template_tables_match_the_code() {
     let template = template();
-    for spec in [USERS_TABLE, WORK_ITEMS_TABLE] {
+    for spec in [USERS_TABLE, WORK_ITEMS_TABLE, LOGIN_ATTEMPTS_TABLE] {
         let resource = &template["Resources"][spec.resource];
         assert_eq!(resource["Type"].as_str(), Some("AWS::DynamoDB::Table"), "{}", spec.resource);
         let properties = &resource["Properties"];
@@ -36,5 +36,9 @@ fn the_template_tables_match_the_code() {
         let mut expected: Vec<_> = key_schema(&spec).into_iter().map(|(k, _)| (k, "S".to_owned())).collect();
         expected.sort();
         assert_eq!(attributes, expected, "{}", spec.resource);
+        let ttl = &properties["TimeToLiveSpecification"];
+        let deployed_ttl =
+            ttl["Enabled"].as_bool().unwrap_or(false).then(|| ttl["AttributeName"].as_str()).flatten();
+        assert_eq!(deployed_ttl, spec.ttl_attribute, "{}", spec.resource);
     }
 }

@@ -1,0 +1,104 @@
+//! Per-account login throttling: after [`FREE_FAILURES`] consecutive failures, attempts are
+//! refused for 2^(n-5) seconds (capped at [`MAX_LOCKOUT_SECONDS`]) until a login succeeds.
+//!
+//! Counted per canonical username whether or not the account exists, so a lockout says nothing
+//! about which names are registered.
+
+use std::future::Future;
+
+use serde::{Deserialize, Serialize};
+
+use crate::{store::StoreError, users::Username};
+
+/// Consecutive failures allowed before the account locks.
+pub const FREE_FAILURES: u32 = 5;
+/// Longest lockout, in seconds (15 minutes).
+pub const MAX_LOCKOUT_SECONDS: u64 = 900;
+/// How long failures are remembered after the last one (the item's DynamoDB TTL).
+pub const FAILURE_MEMORY_SECONDS: u64 = 86_400;
+
+/// The failure record of one username.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FailedLogins {
+    pub username: Username,
+    /// Consecutive failures since the last success.
+    pub failures: u32,
+    /// Unix time in milliseconds until which attempts are refused; 0 when not locked.
+    #[serde(default)]
+    pub locked_until_ms: u64,
+    /// Unix time after which DynamoDB may delete the record.
+    pub expires_at: u64,
+}
+
+impl FailedLogins {
+    /// Whole seconds (rounded up) until attempts are allowed again, if locked at `now_ms`.
+    pub fn retry_after(&self, now_ms: u64) -> Option<u64> {
+        (self.locked_until_ms > now_ms).then(|| (self.locked_until_ms - now_ms).div_ceil(1000))
+    }
+
+    /// Counts one more failure at `now_ms`, locking the account if the policy says so.
+    pub fn lock_if_due(&mut self, now_ms: u64) {
+        if let Some(seconds) = lockout_seconds(self.failures) {
+            self.locked_until_ms = now_ms + seconds * 1000;
+        }
+    }
+}
+
+/// Milliseconds since the Unix epoch: lockouts are timed finer than a second, so a one-second
+/// lock lasts a whole second.
+pub fn unix_now_ms() -> u64 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
+}
+
+/// How long the account locks after `failures` consecutive failures, if at all.
+pub fn lockout_seconds(failures: u32) -> Option<u64> {
+    let over = failures.checked_sub(FREE_FAILURES)?;
+    Some(2u64.checked_pow(over).map_or(MAX_LOCKOUT_SECONDS, |s| s.min(MAX_LOCKOUT_SECONDS)))
+}
+
+/// Storage of failed-login records.
+pub trait LoginAttempts {
+    /// The current record, if any failures are remembered.
+    fn failed_logins(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<FailedLogins>, StoreError>> + Send;
+
+    /// Counts one more failure atomically and locks the account if the policy says so.
+    fn record_failure(
+        &self,
+        username: &Username,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<FailedLogins, StoreError>> + Send;
+
+    /// Forgets the failures after a successful login.
+    fn clear_failures(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_first_five_failures_are_free_then_the_lock_doubles_up_to_fifteen_minutes() {
+        assert_eq!((0..5).map(lockout_seconds).collect::<Vec<_>>(), [None; 5]);
+        assert_eq!(lockout_seconds(5), Some(1));
+        assert_eq!(lockout_seconds(6), Some(2));
+        assert_eq!(lockout_seconds(14), Some(512));
+        assert_eq!(lockout_seconds(15), Some(900));
+        assert_eq!(lockout_seconds(u32::MAX), Some(900));
+    }
+
+    #[test]
+    fn retry_after_counts_down_to_unlocked() {
+        let record = FailedLogins {
+            username: Username::parse("joe").unwrap(),
+            failures: 6,
+            locked_until_ms: 100_000,
+            expires_at: 1_000,
+        };
+        assert_eq!(record.retry_after(98_000), Some(2));
+        assert_eq!(record.retry_after(99_999), Some(1));
+        assert_eq!(record.retry_after(100_000), None);
+    }
+}

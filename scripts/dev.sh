@@ -30,6 +30,7 @@ JWT_SECRET="$(cat "$secret_file")"
 export JWT_SECRET
 export USERS_TABLE="${USERS_TABLE:-jwt-auth-users}" WORK_ITEMS_TABLE="${WORK_ITEMS_TABLE:-jwt-auth-work-items}"
 export LOGIN_ATTEMPTS_TABLE="${LOGIN_ATTEMPTS_TABLE:-jwt-auth-login-attempts}"
+export REFRESH_TOKENS_TABLE="${REFRESH_TOKENS_TABLE:-jwt-auth-refresh-tokens}"
 cargo run --quiet -p auth-core --bin create-tables
 
 log "API on http://127.0.0.1:$API_PORT  (POST /signup, POST /auth, GET|POST /work); Ctrl-C stops"

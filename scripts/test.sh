@@ -23,9 +23,11 @@ use_local_aws "$ddb_port"
 
 # The API under `cargo lambda watch` gets its own tables and a fresh random secret.
 suffix="$(date +%s)-$$"
-export USERS_TABLE="e2e-users-$suffix" WORK_ITEMS_TABLE="e2e-work-$suffix" LOGIN_ATTEMPTS_TABLE="e2e-attempts-$suffix"
+export USERS_TABLE="e2e-users-$suffix" WORK_ITEMS_TABLE="e2e-work-$suffix" LOGIN_ATTEMPTS_TABLE="e2e-attempts-$suffix" \
+  REFRESH_TOKENS_TABLE="e2e-refresh-$suffix"
 JWT_SECRET="$(random_secret)"
-export JWT_SECRET
+# A short grace window lets the end-to-end tests see reuse detection without waiting long.
+export JWT_SECRET REFRESH_GRACE_SECONDS=1
 cargo run --quiet --locked -p auth-core --bin create-tables
 
 watch_port="$(free_port)"

@@ -28,6 +28,9 @@ pub enum ApiError {
     /// Too many consecutive failed logins for this username; retry after the lock (429).
     #[error("Too many failed login attempts, retry later")]
     TooManyAttempts { retry_after: u64 },
+    /// The refresh token is unknown, expired, revoked or reused (401).
+    #[error("Invalid or expired refresh token")]
+    InvalidRefreshToken,
     /// Sign-up for a name that is taken (409).
     #[error("User already exists")]
     UserExists,
@@ -49,7 +52,9 @@ impl ApiError {
             Self::Validation(_) | Self::MalformedBody(_) => StatusCode::BAD_REQUEST,
             Self::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Self::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-            Self::InvalidCredentials | Self::Unauthorized => StatusCode::UNAUTHORIZED,
+            Self::InvalidCredentials | Self::Unauthorized | Self::InvalidRefreshToken => {
+                StatusCode::UNAUTHORIZED
+            }
             Self::UserExists => StatusCode::CONFLICT,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,

@@ -53,6 +53,14 @@ pub fn json_response(status: StatusCode, value: &impl Serialize) -> Response<Bod
     response
 }
 
+/// An empty `204`.
+pub fn no_content() -> Response<Body> {
+    let mut response = Response::new(Body::Empty);
+    *response.status_mut() = StatusCode::NO_CONTENT;
+    response.headers_mut().insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    response
+}
+
 /// Turns a handler result into the response Lambda returns.
 pub fn respond(result: Result<Response<Body>, ApiError>) -> Result<Response<Body>, lambda_http::Error> {
     Ok(result.unwrap_or_else(ApiError::into_response))

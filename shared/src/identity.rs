@@ -5,7 +5,10 @@ use serde_json::{Map, Value};
 
 use crate::{
     ApiError,
-    tokens::{self, Claims, LEEWAY_SECONDS, TokenService},
+    config::ConfigError,
+    store::{StoreError, UserTable},
+    tokens::{self, Claims, LEEWAY_SECONDS, TokenError, TokenService},
+    users::{FindUser, Username},
 };
 
 /// A verified caller.
@@ -42,15 +45,67 @@ impl Identity {
     }
 }
 
+/// Why an access token was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum Rejection {
+    #[error(transparent)]
+    Token(#[from] TokenError),
+    #[error("the account is gone, disabled, or its tokens were revoked")]
+    Revoked,
+    #[error("could not check the account")]
+    Store(#[from] StoreError),
+}
+
+/// Verifies access tokens completely: signature and claims, then that the account still exists,
+/// is enabled, and has not revoked its tokens since this one was issued.
+pub struct Authenticator<U> {
+    tokens: TokenService,
+    users: U,
+}
+
+impl<U: FindUser> Authenticator<U> {
+    pub fn new(tokens: TokenService, users: U) -> Self {
+        Self { tokens, users }
+    }
+
+    /// The caller behind `token`, or why not.
+    #[tracing::instrument(name = "authenticate", skip_all)]
+    pub async fn verify(&self, token: &str, now: u64) -> Result<Identity, Rejection> {
+        let claims = self.tokens.verify(token, now)?;
+        let username = Username::parse(&claims.username).map_err(|_| Rejection::Revoked)?;
+        let user = self.users.find_user(&username).await?.ok_or(Rejection::Revoked)?;
+        if user.user_id != claims.sub || user.disabled || user.token_version != claims.ver {
+            return Err(Rejection::Revoked);
+        }
+        Ok(Identity::from(claims))
+    }
+}
+
+impl Authenticator<UserTable> {
+    /// For the authorizer: a signing secret and `USERS_TABLE` are required.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(TokenService::from_env(aws).await?, UserTable::from_env(aws)?))
+    }
+
+    /// For protected handlers: without a secret (deployed behind the authorizer) there is none,
+    /// and requests without an authorizer context are refused.
+    pub async fn from_env_optional(aws: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
+        match TokenService::from_env_optional(aws).await? {
+            Some(tokens) => Ok(Some(Self::new(tokens, UserTable::from_env(aws)?))),
+            None => Ok(None),
+        }
+    }
+}
+
 /// The caller's identity, or `401`.
 ///
 /// Behind the deployed authorizer the identity comes from its context (whose `exp` is checked
 /// again here, since API Gateway may serve a cached decision). Without one, as under
-/// `cargo lambda watch`, the `Authorization` header is verified with `verifier`; a function
-/// with no verifier configured refuses such requests.
-pub fn authenticate(
+/// `cargo lambda watch`, the `Authorization` header is verified in full by `authenticator`; a
+/// function with none configured refuses such requests.
+pub async fn authenticate<U: FindUser>(
     request: &Request,
-    verifier: Option<&TokenService>,
+    authenticator: Option<&Authenticator<U>>,
     now: u64,
 ) -> Result<Identity, ApiError> {
     if let Some(identity) = authorizer_identity(request) {
@@ -60,17 +115,21 @@ pub fn authenticate(
             Err(ApiError::Unauthorized)
         };
     }
-    let verifier = verifier.ok_or(ApiError::Unauthorized)?;
+    let authenticator = authenticator.ok_or(ApiError::Unauthorized)?;
     let mut values = request.headers().get_all(AUTHORIZATION).iter();
     let (Some(value), None) = (values.next(), values.next()) else {
         return Err(ApiError::Unauthorized);
     };
     let token =
         value.to_str().ok().and_then(tokens::token_from_authorization).ok_or(ApiError::Unauthorized)?;
-    verifier.verify(token, now).map(Identity::from).map_err(|error| {
-        tracing::info!(%error, "access token refused");
-        ApiError::Unauthorized
-    })
+    match authenticator.verify(token, now).await {
+        Ok(identity) => Ok(identity),
+        Err(Rejection::Store(error)) => Err(error.into()),
+        Err(error) => {
+            tracing::info!(%error, "access token refused");
+            Err(ApiError::Unauthorized)
+        }
+    }
 }
 
 fn authorizer_identity(request: &Request) -> Option<Identity> {

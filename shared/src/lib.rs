@@ -17,6 +17,7 @@ pub mod http;
 pub mod identity;
 pub mod lockout;
 pub mod passwords;
+pub mod refresh;
 pub mod store;
 pub mod tokens;
 pub mod users;

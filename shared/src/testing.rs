@@ -5,8 +5,9 @@ use std::sync::Mutex;
 
 use crate::{
     lockout::{FAILURE_MEMORY_SECONDS, FailedLogins, LoginAttempts},
+    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::StoreError,
-    users::{CreateUser, FindUser, User, Username},
+    users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
     work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
 };
 
@@ -16,6 +17,8 @@ pub struct FakeStore {
     pub users: Mutex<Vec<User>>,
     pub items: Mutex<Vec<WorkItem>>,
     pub failures: Mutex<Vec<FailedLogins>>,
+    pub refresh_tokens: Mutex<Vec<RefreshRecord>>,
+    pub families: Mutex<Vec<Family>>,
     pub down: bool,
 }
 
@@ -95,6 +98,77 @@ impl LoginAttempts for FakeStore {
     async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {
         self.check()?;
         self.failures.lock().unwrap().retain(|f| &f.username != username);
+        Ok(())
+    }
+}
+
+impl RevokeUserTokens for FakeStore {
+    async fn revoke_all_tokens(&self, username: &Username, user_id: &str) -> Result<(), StoreError> {
+        self.check()?;
+        let mut users = self.users.lock().unwrap();
+        if let Some(user) = users.iter_mut().find(|u| &u.username == username && u.user_id == user_id) {
+            user.token_version += 1;
+        }
+        Ok(())
+    }
+}
+
+impl RefreshTokens for FakeStore {
+    async fn start_family(&self, family: &Family, root: &RefreshRecord) -> Result<(), StoreError> {
+        self.check()?;
+        self.families.lock().unwrap().push(family.clone());
+        self.refresh_tokens.lock().unwrap().push(root.clone());
+        Ok(())
+    }
+
+    async fn find_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        self.check()?;
+        Ok(self.refresh_tokens.lock().unwrap().iter().find(|t| t.token_hash == token_hash).cloned())
+    }
+
+    async fn find_family(&self, family_id: &str) -> Result<Option<Family>, StoreError> {
+        self.check()?;
+        let key = Family::key(family_id);
+        Ok(self.families.lock().unwrap().iter().find(|f| f.token_hash == key).cloned())
+    }
+
+    async fn rotate(
+        &self,
+        parent: &RefreshRecord,
+        child: &RefreshRecord,
+        token_version: u64,
+        now_ms: u64,
+    ) -> Result<Rotation, StoreError> {
+        self.check()?;
+        let (mut tokens, mut families) = (self.refresh_tokens.lock().unwrap(), self.families.lock().unwrap());
+        let Some(stored) =
+            tokens.iter_mut().find(|t| t.token_hash == parent.token_hash && t.used_at_ms.is_none())
+        else {
+            return Ok(Rotation::AlreadyUsed);
+        };
+        let key = Family::key(&parent.family_id);
+        let Some(family) = families
+            .iter_mut()
+            .find(|f| f.token_hash == key && !f.revoked && f.token_version == token_version)
+        else {
+            return Ok(Rotation::FamilyRevoked);
+        };
+        stored.used_at_ms = Some(now_ms);
+        stored.child_hash = Some(child.token_hash.clone());
+        family.expires_at = child.expires_at;
+        tokens.push(child.clone());
+        Ok(Rotation::Rotated)
+    }
+
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        self.check()?;
+        let key = Family::key(family_id);
+        self.families
+            .lock()
+            .unwrap()
+            .iter_mut()
+            .filter(|f| f.token_hash == key)
+            .for_each(|f| f.revoked = true);
         Ok(())
     }
 }

@@ -20,6 +20,8 @@ pub struct Claims {
     /// The user's stable id.
     pub sub: String,
     pub username: String,
+    /// The user's token version at issue; "log out everywhere" bumps it, revoking this token.
+    pub ver: u64,
     pub iat: u64,
     pub nbf: u64,
     pub exp: u64,
@@ -107,13 +109,20 @@ impl TokenService {
     }
 
     /// Signs an access token for a user, valid from `now` for the configured lifetime.
-    pub fn issue(&self, user_id: &str, username: &str, now: u64) -> Result<AccessToken, TokenError> {
+    pub fn issue(
+        &self,
+        user_id: &str,
+        username: &str,
+        version: u64,
+        now: u64,
+    ) -> Result<AccessToken, TokenError> {
         let ttl = self.settings.access_ttl.as_secs();
         let claims = Claims {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             sub: user_id.to_owned(),
             username: username.to_owned(),
+            ver: version,
             iat: now,
             nbf: now,
             exp: now + ttl,
@@ -202,7 +211,7 @@ mod tests {
     }
 
     fn claims_json(now: u64) -> serde_json::Value {
-        json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": "01J0USER", "username": "joe",
+        json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": "01J0USER", "username": "joe", "ver": 0,
                "iat": now, "nbf": now, "exp": now + 900, "jti": "01J0TOKEN"})
     }
 
@@ -222,7 +231,7 @@ mod tests {
     #[test]
     fn an_issued_token_verifies_with_every_claim() {
         let svc = service();
-        let issued = svc.issue("01J0USER", "joe", NOW).unwrap();
+        let issued = svc.issue("01J0USER", "joe", 0, NOW).unwrap();
         assert_eq!(issued.expires_in, 900);
         let claims = svc.verify(&issued.token, NOW + 5).unwrap();
         assert_eq!((claims.sub.as_str(), claims.username.as_str()), ("01J0USER", "joe"));
@@ -234,7 +243,7 @@ mod tests {
     #[test]
     fn an_expired_token_is_rejected_after_the_leeway() {
         let svc = service();
-        let issued = svc.issue("u", "joe", NOW).unwrap();
+        let issued = svc.issue("u", "joe", 0, NOW).unwrap();
         assert!(svc.verify(&issued.token, NOW + 900 + LEEWAY_SECONDS - 1).is_ok());
         let err = svc.verify(&issued.token, NOW + 900 + LEEWAY_SECONDS + 1).unwrap_err();
         assert!(err.is_expired(), "{err}");
@@ -253,7 +262,7 @@ mod tests {
 
     #[test]
     fn a_tampered_payload_is_rejected() {
-        let token = service().issue("u", "joe", NOW).unwrap().token;
+        let token = service().issue("u", "joe", 0, NOW).unwrap().token;
         let parts: Vec<&str> = token.split('.').collect();
         let mut claims: serde_json::Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
         claims["sub"] = json!("someone-else");
@@ -283,6 +292,8 @@ mod tests {
             ("username", None),
             ("iat", None),
             ("jti", None),
+            ("ver", None),
+            ("ver", Some(json!("0"))),
             ("exp", Some(json!("1800000900"))),
             ("exp", Some(json!(true))),
             ("exp", Some(json!(NOW - 3600))),
@@ -330,7 +341,7 @@ mod tests {
 
     #[test]
     fn oversized_and_malformed_tokens_are_rejected() {
-        let valid = service().issue("u", "joe", NOW).unwrap().token;
+        let valid = service().issue("u", "joe", 0, NOW).unwrap().token;
         assert!(matches!(service().verify(&"a".repeat(MAX_TOKEN_BYTES + 1), NOW), Err(TokenError::TooLong)));
         let parts: Vec<&str> = valid.split('.').collect();
         for bad in [

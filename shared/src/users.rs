@@ -48,6 +48,12 @@ pub struct User {
     pub password_hash: PasswordHash,
     /// RFC 3339, UTC.
     pub created_at: String,
+    /// Bumped by "log out everywhere": tokens and refresh families of older versions stop working.
+    #[serde(default)]
+    pub token_version: u64,
+    /// Set by an operator to block the account: no new tokens, existing ones refused.
+    #[serde(default)]
+    pub disabled: bool,
 }
 
 /// Stores a new user, refusing a username that is taken ([`StoreError::Conflict`]).
@@ -59,6 +65,25 @@ pub trait CreateUser {
 pub trait FindUser {
     fn find_user(&self, username: &Username)
     -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
+}
+
+impl<T: FindUser + Sync> FindUser for &T {
+    fn find_user(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send {
+        (**self).find_user(username)
+    }
+}
+
+/// Revokes every token of a user at once ("log out everywhere").
+pub trait RevokeUserTokens {
+    /// Bumps the user's token version; a no-op if `user_id` no longer owns `username`.
+    fn revoke_all_tokens(
+        &self,
+        username: &Username,
+        user_id: &str,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
 #[cfg(test)]

@@ -116,14 +116,14 @@ async fn forged_tampered_expired_and_unsigned_tokens_get_401() {
 
     let other_key = SigningSecret::new(b"an-attackers-own-secret-0123456789-abcd".to_vec()).unwrap();
     let forged = TokenService::new(&other_key, TokenSettings::from_env().unwrap());
-    let forged = forged.issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, unix_now()).unwrap().token;
+    let forged = forged.issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, unix_now()).unwrap().token;
 
     let mut claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!("someone-else");
     let tampered = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
     let unsigned = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
     let expired =
-        server_tokens().issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, unix_now() - 3600).unwrap().token;
+        server_tokens().issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, unix_now() - 3600).unwrap().token;
 
     for (name, token) in
         [("forged", forged), ("tampered", tampered), ("alg none", unsigned), ("expired", expired)]
@@ -204,4 +204,101 @@ async fn a_common_password_is_refused_at_signup() {
     let (status, body) =
         api.post("/signup", json!({"username": unique("frank"), "password": "iloveyou"}), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+}
+
+impl Api {
+    async fn session(&self, username: &str, password: &str) -> Value {
+        let (status, body) =
+            self.post("/auth", json!({"username": username, "password": password}), None).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        body
+    }
+
+    async fn refresh(&self, token: &Value) -> (StatusCode, Value) {
+        self.post("/refresh", json!({ "refresh_token": token }), None).await
+    }
+
+    async fn logout(&self, access_token: &Value, body: Value) -> StatusCode {
+        let header = format!("Bearer {}", access_token.as_str().unwrap());
+        let response = self
+            .http
+            .post(format!("{}/logout", self.base))
+            .header("Authorization", header)
+            .json(&body)
+            .send()
+            .await
+            .unwrap();
+        response.status()
+    }
+}
+
+#[tokio::test]
+async fn refresh_tokens_rotate_and_a_stolen_one_burns_its_family() {
+    let api = Api::new();
+    let gina = unique("gina");
+    assert_eq!(api.signup(&gina, "ginas password").await, StatusCode::CREATED);
+    let login = api.session(&gina, "ginas password").await;
+
+    let (status, rotated) = api.refresh(&login["refresh_token"]).await;
+    assert_eq!(status, StatusCode::OK, "{rotated}");
+    let (status, retried) = api.refresh(&login["refresh_token"]).await;
+    assert_eq!(status, StatusCode::OK, "a retry inside the grace window");
+    assert_eq!(retried["refresh_token"], rotated["refresh_token"]);
+    let (status, _) =
+        api.get("/work", Some(&format!("JWT {}", rotated["access_token"].as_str().unwrap()))).await;
+    assert_eq!(status, StatusCode::OK);
+
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await; // past the 1 s test grace
+    assert_eq!(api.refresh(&login["refresh_token"]).await.0, StatusCode::UNAUTHORIZED, "reuse");
+    assert_eq!(api.refresh(&rotated["refresh_token"]).await.0, StatusCode::UNAUTHORIZED, "family revoked");
+}
+
+#[tokio::test]
+async fn twenty_concurrent_refreshes_of_one_token_yield_one_child() {
+    let api = std::sync::Arc::new(Api::new());
+    let hana = unique("hana");
+    assert_eq!(api.signup(&hana, "hanas password").await, StatusCode::CREATED);
+    let token = api.session(&hana, "hanas password").await["refresh_token"].clone();
+    let attempts: Vec<_> = (0..20)
+        .map(|_| {
+            let (api, token) = (api.clone(), token.clone());
+            tokio::spawn(async move { api.refresh(&token).await })
+        })
+        .collect();
+    let mut children = std::collections::HashSet::new();
+    for attempt in attempts {
+        let (status, body) = attempt.await.unwrap();
+        if status == StatusCode::OK {
+            children.insert(body["refresh_token"].as_str().unwrap().to_owned());
+        } else {
+            assert_eq!(status, StatusCode::UNAUTHORIZED, "{body}");
+        }
+    }
+    assert_eq!(children.len(), 1, "every successful refresh returned the same child");
+}
+
+#[tokio::test]
+async fn logout_ends_one_session_and_logout_all_ends_every_token() {
+    let api = Api::new();
+    let ivan = unique("ivan");
+    assert_eq!(api.signup(&ivan, "ivans password").await, StatusCode::CREATED);
+    let (phone, laptop) =
+        (api.session(&ivan, "ivans password").await, api.session(&ivan, "ivans password").await);
+
+    let one = json!({"refresh_token": phone["refresh_token"]});
+    assert_eq!(api.logout(&phone["access_token"], one).await, StatusCode::NO_CONTENT);
+    assert_eq!(api.refresh(&phone["refresh_token"]).await.0, StatusCode::UNAUTHORIZED);
+    let (status, laptop) = api.refresh(&laptop["refresh_token"]).await;
+    assert_eq!(status, StatusCode::OK, "the other session lives");
+
+    assert_eq!(api.logout(&laptop["access_token"], json!({"all": true})).await, StatusCode::NO_CONTENT);
+    assert_eq!(api.refresh(&laptop["refresh_token"]).await.0, StatusCode::UNAUTHORIZED);
+    for token in [&phone["access_token"], &laptop["access_token"]] {
+        let (status, _) = api.get("/work", Some(&format!("JWT {}", token.as_str().unwrap()))).await;
+        assert_eq!(status, StatusCode::UNAUTHORIZED, "access tokens are revoked too");
+    }
+    let fresh = api.session(&ivan, "ivans password").await;
+    let (status, _) =
+        api.get("/work", Some(&format!("JWT {}", fresh["access_token"].as_str().unwrap()))).await;
+    assert_eq!(status, StatusCode::OK, "a new login works");
 }

@@ -1,14 +1,15 @@
 //! `POST /auth`: wiring only; the behaviour is `auth_core::api::auth`.
 
-use auth_core::{api, store, tokens::TokenService};
+use auth_core::{api, store};
 use lambda_http::{Error, run, service_fn, tracing};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let aws = store::aws_config().await;
-    let tokens = TokenService::from_env(&aws).await?;
+    let issuer = api::Issuer::from_env(&aws).await?;
     let users = store::UserTable::from_env(&aws)?;
     let attempts = store::LoginAttemptTable::from_env(&aws)?;
-    run(service_fn(|request| api::auth(&users, &attempts, &tokens, request))).await
+    let sessions = store::RefreshTokenTable::from_env(&aws)?;
+    run(service_fn(|request| api::auth(&users, &attempts, &sessions, &issuer, request))).await
 }

@@ -1,12 +1,12 @@
 //! The HTTP API Lambda authorizer: wiring only; the behaviour is `auth_core::api::authorize`.
 
-use auth_core::{api, store, tokens::TokenService};
+use auth_core::{api, identity::Authenticator, store};
 use lambda_runtime::{Error, run, service_fn, tracing};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let aws = store::aws_config().await;
-    let verifier = TokenService::from_env(&aws).await?;
-    run(service_fn(|event| api::authorizer(&verifier, event))).await
+    let authenticator = Authenticator::from_env(&aws).await?;
+    run(service_fn(|event| api::authorizer(&authenticator, event))).await
 }

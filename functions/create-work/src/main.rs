@@ -1,13 +1,13 @@
 //! `POST /work`: wiring only; the behaviour is `auth_core::api::create_work`.
 
-use auth_core::{api, store, tokens::TokenService};
+use auth_core::{api, identity::Authenticator, store};
 use lambda_http::{Error, run, service_fn, tracing};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     tracing::init_default_subscriber();
     let aws = store::aws_config().await;
-    let verifier = TokenService::from_env_optional(&aws).await?;
+    let authenticator = Authenticator::from_env_optional(&aws).await?;
     let items = store::WorkItemTable::from_env(&aws)?;
-    run(service_fn(|request| api::create_work(&items, verifier.as_ref(), request))).await
+    run(service_fn(|request| api::create_work(&items, authenticator.as_ref(), request))).await
 }

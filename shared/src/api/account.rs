@@ -1,17 +1,13 @@
 //! `POST /signup` and `POST /auth`.
 
-use lambda_http::{
-    Body, Request, Response,
-    http::{HeaderValue, StatusCode},
-};
-use serde::Serialize;
+use lambda_http::{Body, Request, Response, http::StatusCode};
 
-use super::{Credentials, now_rfc3339};
+use super::{Credentials, Issuer, now_rfc3339};
 use crate::{
     ApiError, http,
     lockout::{LoginAttempts, unix_now_ms},
     passwords::{self, Password},
-    tokens::{TokenService, unix_now},
+    refresh::RefreshTokens,
     users::{CreateUser, FindUser, User, Username},
 };
 
@@ -33,36 +29,32 @@ async fn create_account<S: CreateUser>(users: &S, request: &Request) -> Result<R
         user_id: ulid::Ulid::new().to_string(),
         password_hash: passwords::hash(password).await?,
         created_at: now_rfc3339(),
+        token_version: 0,
+        disabled: false,
     };
     users.create_user(&user).await?;
     tracing::info!(user_id = %user.user_id, "user created");
     Ok(http::envelope(StatusCode::CREATED, "Success", "User created"))
 }
 
-/// The `POST /auth` success body; `access_token` is the key the blog's clients read.
-#[derive(Debug, Serialize)]
-struct TokenResponse {
-    access_token: String,
-    token_type: &'static str,
-    expires_in: u64,
-}
-
-/// `POST /auth {"username", "password"}`: `200` with an access token, `401` with one body for
-/// every failure, or `429` while the username is locked out after repeated failures.
-pub async fn auth<U: FindUser, A: LoginAttempts>(
+/// `POST /auth {"username", "password"}`: `200` with an access and a refresh token, `401` with
+/// one body for every failure, or `429` while the username is locked out.
+pub async fn auth<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     users: &U,
     attempts: &A,
-    tokens: &TokenService,
+    sessions: &R,
+    issuer: &Issuer,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(login(users, attempts, tokens, &request).await)
+    http::respond(login(users, attempts, sessions, issuer, &request).await)
 }
 
 #[tracing::instrument(name = "auth", skip_all)]
-async fn login<U: FindUser, A: LoginAttempts>(
+async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     users: &U,
     attempts: &A,
-    tokens: &TokenService,
+    sessions: &R,
+    issuer: &Issuer,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let Credentials { username, password } = http::json_body(request)?;
@@ -83,7 +75,7 @@ async fn login<U: FindUser, A: LoginAttempts>(
     let password = Password::unchecked(password);
     let verified = passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let user = match (user, name) {
-        (Some(user), _) if verified => user,
+        (Some(user), _) if verified && !user.disabled => user,
         (_, Some(name)) => {
             let record = attempts.record_failure(&name, now_ms).await?;
             tracing::info!(failures = record.failures, locked = record.locked_until_ms > 0, "login failed");
@@ -94,14 +86,8 @@ async fn login<U: FindUser, A: LoginAttempts>(
     if failures.is_some() {
         attempts.clear_failures(&user.username).await?;
     }
-    let issued = tokens
-        .issue(&user.user_id, user.username.as_str(), unix_now())
-        .map_err(|e| ApiError::Internal(Box::new(e)))?;
-    tracing::info!(user_id = %user.user_id, "token issued");
-    let mut response = http::json_response(
-        StatusCode::OK,
-        &TokenResponse { access_token: issued.token, token_type: "Bearer", expires_in: issued.expires_in },
-    );
-    response.headers_mut().insert("pragma", HeaderValue::from_static("no-cache"));
-    Ok(response)
+    let now = now_ms / 1000;
+    let refresh = issuer.start_family(sessions, &user, now).await?;
+    tracing::info!(user_id = %user.user_id, "session started");
+    issuer.respond(&user, &refresh, now)
 }

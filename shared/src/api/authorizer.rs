@@ -6,23 +6,25 @@ use aws_lambda_events::apigw::{
 use lambda_runtime::LambdaEvent;
 
 use crate::{
-    identity::Identity,
-    tokens::{self, TokenService, unix_now},
+    identity::Authenticator,
+    tokens::{self, unix_now},
+    users::FindUser,
 };
 
 /// The authorizer's Lambda handler. It never fails: any problem is a denial.
-pub async fn authorizer(
-    verifier: &TokenService,
+pub async fn authorizer<U: FindUser>(
+    authenticator: &Authenticator<U>,
     event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, lambda_runtime::Error> {
-    Ok(authorize(verifier, &event.payload, unix_now()))
+    Ok(authorize(authenticator, &event.payload, unix_now()).await)
 }
 
-/// Allows the request if it carries exactly one valid `Bearer` or `JWT` token, passing `sub`,
-/// `username` and `exp` on in the context; denies everything else.
+/// Allows the request if it carries exactly one valid `Bearer` or `JWT` token of a live,
+/// unrevoked account, passing `sub`, `username` and `exp` on in the context; denies everything
+/// else, including when the account cannot be checked.
 #[tracing::instrument(name = "authorize", skip_all)]
-pub fn authorize(
-    verifier: &TokenService,
+pub async fn authorize<U: FindUser>(
+    authenticator: &Authenticator<U>,
     request: &ApiGatewayV2CustomAuthorizerV2Request,
     now: u64,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
@@ -36,9 +38,8 @@ pub fn authorize(
         tracing::info!("denied: unsupported Authorization scheme or shape");
         return response;
     };
-    match verifier.verify(token, now) {
-        Ok(claims) => {
-            let identity = Identity::from(claims);
+    match authenticator.verify(token, now).await {
+        Ok(identity) => {
             tracing::info!(user_id = %identity.user_id, "allowed");
             response.is_authorized = true;
             response.context = identity.to_authorizer_context();

@@ -5,10 +5,12 @@
 
 mod account;
 mod authorizer;
+mod session;
 mod work;
 
 pub use account::{auth, signup};
 pub use authorizer::{authorize, authorizer};
+pub use session::{Issuer, logout, refresh};
 pub use work::{create_work, list_work};
 
 use serde::Deserialize;

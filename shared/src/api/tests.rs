@@ -7,6 +7,8 @@ use serde_json::{Value, json};
 use super::*;
 use crate::{
     config::{SigningSecret, TokenSettings},
+    identity::Authenticator,
+    refresh::{ChildDeriver, RefreshSettings, RefreshToken},
     testing::FakeStore,
     tokens::{TokenService, unix_now},
     work::WorkItem,
@@ -20,9 +22,37 @@ const AUTHORIZER: &str = include_str!("../../../events/authorizer.json");
 /// The `sub` in the sample events' authorizer context.
 const EVENT_USER: &str = "01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D";
 
+const SECRET: &[u8] = b"handler-tests-secret-0123456789-abcdefgh";
+
 fn tokens() -> TokenService {
-    let secret = SigningSecret::new(b"handler-tests-secret-0123456789-abcdefgh".to_vec()).unwrap();
-    TokenService::new(&secret, TokenSettings::default())
+    TokenService::new(&SigningSecret::new(SECRET.to_vec()).unwrap(), TokenSettings::default())
+}
+
+fn issuer() -> Issuer {
+    let secret = SigningSecret::new(SECRET.to_vec()).unwrap();
+    Issuer { tokens: tokens(), children: ChildDeriver::new(&secret), refresh: RefreshSettings::default() }
+}
+
+fn authenticator(store: &FakeStore) -> Authenticator<&FakeStore> {
+    Authenticator::new(tokens(), store)
+}
+
+/// No authenticator: as deployed, where only the authorizer's context counts.
+fn no_auth() -> Option<&'static Authenticator<FakeStore>> {
+    None
+}
+
+/// A store holding the user the sample events' authorizer context names.
+fn store_with_event_user() -> FakeStore {
+    let store = FakeStore::default();
+    store.users.lock().unwrap().push(
+        serde_json::from_value(json!({
+            "username": "joe", "user_id": EVENT_USER, "created_at": "2026-11-28T23:59:59Z",
+            "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
+        }))
+        .unwrap(),
+    );
+    store
 }
 
 /// A sample event with its JSON edited by `edit` first.
@@ -101,9 +131,15 @@ async fn a_store_outage_is_503_with_retry_after() {
     let response = signup(&FakeStore::unavailable(), event(SIGNUP, |_| {})).await.unwrap();
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
-    let response = auth(&FakeStore::unavailable(), &FakeStore::unavailable(), &tokens(), event(AUTH, |_| {}))
-        .await
-        .unwrap();
+    let response = auth(
+        &FakeStore::unavailable(),
+        &FakeStore::unavailable(),
+        &FakeStore::unavailable(),
+        &issuer(),
+        event(AUTH, |_| {}),
+    )
+    .await
+    .unwrap();
     assert_eq!(response.status(), 503);
 }
 
@@ -111,12 +147,13 @@ async fn a_store_outage_is_503_with_retry_after() {
 async fn the_sample_auth_returns_a_verifiable_uncacheable_token() {
     let store = FakeStore::default();
     signed_up(&store).await;
-    let response = auth(&store, &store, &tokens(), event(AUTH, |_| {})).await.unwrap();
+    let response = auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap();
     assert_eq!(response.headers()["cache-control"], "no-store");
     let (status, body) = parts(response);
     assert_eq!(status, 200);
     assert_eq!((body["token_type"].as_str(), body["expires_in"].as_u64()), (Some("Bearer"), Some(900)));
     let claims = tokens().verify(body["access_token"].as_str().unwrap(), unix_now()).unwrap();
+    assert!(RefreshToken::parse(body["refresh_token"].as_str().unwrap()).is_some());
     assert_eq!(claims.username, "joe");
     assert_eq!(claims.sub, store.users.lock().unwrap()[0].user_id);
 }
@@ -131,7 +168,8 @@ async fn wrong_password_and_unknown_user_get_identical_401s() {
         json!({"username": "nobody", "password": "correct horse battery staple"}),
         json!({"username": "x", "password": "y"}),
     ] {
-        let response = auth(&store, &store, &tokens(), event(AUTH, with_body(credentials))).await.unwrap();
+        let response =
+            auth(&store, &store, &store, &issuer(), event(AUTH, with_body(credentials))).await.unwrap();
         assert_eq!(response.status(), 401);
         bodies.push(response.body().as_ref().to_vec());
     }
@@ -140,7 +178,7 @@ async fn wrong_password_and_unknown_user_get_identical_401s() {
 
 async fn login_status(store: &FakeStore, username: &str, password: &str) -> (u16, Option<String>, Vec<u8>) {
     let request = event(AUTH, with_body(json!({"username": username, "password": password})));
-    let response = auth(store, store, &tokens(), request).await.unwrap();
+    let response = auth(store, store, store, &issuer(), request).await.unwrap();
     let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     (response.status().as_u16(), retry, response.body().as_ref().to_vec())
 }
@@ -213,7 +251,7 @@ async fn list_work_returns_only_the_callers_items_newest_first() {
         item("01JDQOTHERUSER000000000000", "01JDQ90000000000000000000B"),
         item(EVENT_USER, "01JDQ90000000000000000000C"),
     ]);
-    let (status, body) = parts(list_work(&store, None, event(LIST_WORK, |_| {})).await.unwrap());
+    let (status, body) = parts(list_work(&store, no_auth(), event(LIST_WORK, |_| {})).await.unwrap());
     assert_eq!(status, 200);
     let ids: Vec<&str> =
         body["result"].as_array().unwrap().iter().map(|i| i["id"].as_str().unwrap()).collect();
@@ -224,21 +262,21 @@ async fn list_work_returns_only_the_callers_items_newest_first() {
 #[tokio::test]
 async fn a_cached_authorizer_decision_past_the_token_expiry_is_refused() {
     let expired = event(LIST_WORK, |e| e["requestContext"]["authorizer"]["lambda"]["exp"] = json!(1_000));
-    assert_eq!(list_work(&FakeStore::default(), None, expired).await.unwrap().status(), 401);
+    assert_eq!(list_work(&FakeStore::default(), no_auth(), expired).await.unwrap().status(), 401);
 }
 
 #[tokio::test]
 async fn without_an_authorizer_the_header_is_verified_or_refused() {
-    let store = FakeStore::default();
-    let svc = tokens();
-    let token = svc.issue(EVENT_USER, "joe", unix_now()).unwrap().token;
+    let store = store_with_event_user();
+    let auth = authenticator(&store);
+    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
     for (header, verifier, expected) in [
-        (Some(format!("JWT {token}")), Some(&svc), 200),
-        (Some(format!("Bearer {token}")), Some(&svc), 200),
+        (Some(format!("JWT {token}")), Some(&auth), 200),
+        (Some(format!("Bearer {token}")), Some(&auth), 200),
         (Some(format!("JWT {token}")), None, 401),
-        (None, Some(&svc), 401),
-        (Some(format!("Basic {token}")), Some(&svc), 401),
-        (Some(format!("JWT {token}x")), Some(&svc), 401),
+        (None, Some(&auth), 401),
+        (Some(format!("Basic {token}")), Some(&auth), 401),
+        (Some(format!("JWT {token}x")), Some(&auth), 401),
     ] {
         let request = event(LIST_WORK, without_authorizer(header.clone()));
         let response = list_work(&store, verifier, request).await.unwrap();
@@ -253,14 +291,18 @@ async fn list_work_rejects_a_bad_limit_or_cursor() {
             e["rawQueryString"] = json!(query);
             e.as_object_mut().unwrap().remove("queryStringParameters");
         });
-        assert_eq!(list_work(&FakeStore::default(), None, request).await.unwrap().status(), 400, "{query}");
+        assert_eq!(
+            list_work(&FakeStore::default(), no_auth(), request).await.unwrap().status(),
+            400,
+            "{query}"
+        );
     }
 }
 
 #[tokio::test]
 async fn the_sample_create_work_stores_the_item_for_the_caller() {
     let store = FakeStore::default();
-    let (status, body) = parts(create_work(&store, None, event(CREATE_WORK, |_| {})).await.unwrap());
+    let (status, body) = parts(create_work(&store, no_auth(), event(CREATE_WORK, |_| {})).await.unwrap());
     assert_eq!(status, 201);
     assert_eq!(body["result"]["title"], "Write the quarterly report");
     let items = store.items.lock().unwrap();
@@ -279,7 +321,10 @@ async fn create_work_refuses_bad_titles_and_strangers_and_stores_nothing() {
         (event(CREATE_WORK, with_body(json!({"title": 7}))), 400),
         (event(CREATE_WORK, without_authorizer(None)), 401),
     ] {
-        assert_eq!(create_work(&store, Some(&tokens()), request).await.unwrap().status(), expected);
+        assert_eq!(
+            create_work(&store, Some(&authenticator(&store)), request).await.unwrap().status(),
+            expected
+        );
     }
     assert!(store.items.lock().unwrap().is_empty());
 }
@@ -290,31 +335,34 @@ fn authorizer_event(edit: impl FnOnce(&mut Value)) -> ApiGatewayV2CustomAuthoriz
     serde_json::from_value(json).unwrap()
 }
 
-#[test]
-fn the_authorizer_denies_the_sample_token_it_cannot_verify() {
-    let decision = authorize(&tokens(), &authorizer_event(|_| {}), unix_now());
+#[tokio::test]
+async fn the_authorizer_denies_the_sample_token_it_cannot_verify() {
+    let store = store_with_event_user();
+    let decision = authorize(&authenticator(&store), &authorizer_event(|_| {}), unix_now()).await;
     assert!(!decision.is_authorized);
     assert_eq!(decision.context, json!({}));
 }
 
-#[test]
-fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
-    let svc = tokens();
-    let issued = svc.issue(EVENT_USER, "joe", unix_now()).unwrap();
+#[tokio::test]
+async fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
+    let store = store_with_event_user();
+    let svc = authenticator(&store);
+    let issued = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap();
     for scheme in ["JWT", "Bearer", "bearer"] {
         let value = format!("{scheme} {}", issued.token);
         let decision =
-            authorize(&svc, &authorizer_event(|e| e["identitySource"] = json!([value])), unix_now());
+            authorize(&svc, &authorizer_event(|e| e["identitySource"] = json!([value])), unix_now()).await;
         assert!(decision.is_authorized, "{scheme}");
         assert_eq!(decision.context["sub"], EVENT_USER);
         assert_eq!(decision.context["username"], "joe");
     }
 }
 
-#[test]
-fn the_authorizer_denies_repeated_or_missing_credentials() {
-    let svc = tokens();
-    let token = svc.issue(EVENT_USER, "joe", unix_now()).unwrap().token;
+#[tokio::test]
+async fn the_authorizer_denies_repeated_or_missing_credentials() {
+    let store = store_with_event_user();
+    let svc = authenticator(&store);
+    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
     for source in [
         json!([]),
         json!([format!("JWT {token}"), format!("JWT {token}")]),
@@ -322,7 +370,141 @@ fn the_authorizer_denies_repeated_or_missing_credentials() {
         json!([format!("Basic {token}")]),
     ] {
         let decision =
-            authorize(&svc, &authorizer_event(|e| e["identitySource"] = source.clone()), unix_now());
+            authorize(&svc, &authorizer_event(|e| e["identitySource"] = source.clone()), unix_now()).await;
         assert!(!decision.is_authorized, "{source}");
     }
+}
+
+const REFRESH: &str = include_str!("../../../events/refresh.json");
+const LOGOUT: &str = include_str!("../../../events/logout.json");
+
+/// Signs up and logs in; returns the session body.
+async fn session(store: &FakeStore) -> Value {
+    signed_up(store).await;
+    let (status, body) = parts(auth(store, store, store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    assert_eq!(status, 200);
+    body
+}
+
+async fn refresh_with(store: &FakeStore, token: &Value) -> (u16, Value) {
+    let request = event(REFRESH, with_body(json!({ "refresh_token": token })));
+    parts(refresh(store, store, &issuer(), request).await.unwrap())
+}
+
+#[tokio::test]
+async fn a_refresh_rotates_to_a_new_pair() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let (status, body) = refresh_with(&store, &login["refresh_token"]).await;
+    assert_eq!(status, 200, "{body}");
+    assert_ne!(body["refresh_token"], login["refresh_token"]);
+    assert!(tokens().verify(body["access_token"].as_str().unwrap(), unix_now()).is_ok());
+    let (status, next) = refresh_with(&store, &body["refresh_token"]).await;
+    assert_eq!(status, 200);
+    assert_ne!(next["refresh_token"], body["refresh_token"]);
+}
+
+#[tokio::test]
+async fn a_retry_within_the_grace_window_gets_the_same_child() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let first = refresh_with(&store, &login["refresh_token"]).await;
+    let retry = refresh_with(&store, &login["refresh_token"]).await;
+    assert_eq!((first.0, retry.0), (200, 200));
+    assert_eq!(first.1["refresh_token"], retry.1["refresh_token"]);
+    assert_eq!(store.refresh_tokens.lock().unwrap().len(), 2, "root and one child");
+}
+
+#[tokio::test]
+async fn reuse_after_the_grace_window_revokes_the_whole_family() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let (_, child) = refresh_with(&store, &login["refresh_token"]).await;
+    store.refresh_tokens.lock().unwrap()[0].used_at_ms = Some(1_000); // consumed long ago
+    let (status, body) = refresh_with(&store, &login["refresh_token"]).await;
+    assert_eq!((status, body["result"].as_str()), (401, Some("Invalid or expired refresh token")));
+    assert!(store.families.lock().unwrap()[0].revoked);
+    assert_eq!(refresh_with(&store, &child["refresh_token"]).await.0, 401, "the thief's child is dead too");
+}
+
+#[tokio::test]
+async fn unknown_malformed_or_mistyped_refresh_tokens_are_refused() {
+    let store = FakeStore::default();
+    session(&store).await;
+    for token in [json!(RefreshToken::generate().expose()), json!("short"), json!(""), json!(42)] {
+        let status = refresh_with(&store, &token).await.0;
+        assert!(status == 401 || status == 400, "{token}: {status}");
+    }
+}
+
+#[tokio::test]
+async fn a_disabled_user_gets_no_tokens_and_loses_the_ones_it_has() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    store.users.lock().unwrap()[0].disabled = true;
+    assert_eq!(refresh_with(&store, &login["refresh_token"]).await.0, 401);
+    assert_eq!(login_status(&store, "joe", "correct horse battery staple").await.0, 401);
+    let header = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    let request = event(LIST_WORK, without_authorizer(Some(header)));
+    assert_eq!(list_work(&store, Some(&authenticator(&store)), request).await.unwrap().status(), 401);
+}
+
+async fn logout_with(store: &FakeStore, access_token: &Value, body: Value) -> u16 {
+    let header = format!("JWT {}", access_token.as_str().unwrap());
+    let request = event(LOGOUT, |e| {
+        without_authorizer(Some(header))(e);
+        e["body"] = json!(body.to_string());
+    });
+    logout(store, store, Some(&authenticator(store)), request).await.unwrap().status().as_u16()
+}
+
+#[tokio::test]
+async fn logout_revokes_one_session_and_leaves_others() {
+    let store = FakeStore::default();
+    let first = session(&store).await;
+    let (_, second) = parts(auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    assert_eq!(
+        logout_with(&store, &first["access_token"], json!({"refresh_token": first["refresh_token"]})).await,
+        204
+    );
+    assert_eq!(refresh_with(&store, &first["refresh_token"]).await.0, 401);
+    assert_eq!(refresh_with(&store, &second["refresh_token"]).await.0, 200);
+}
+
+#[tokio::test]
+async fn logout_everywhere_kills_every_refresh_and_access_token() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    assert_eq!(logout_with(&store, &login["access_token"], json!({"all": true})).await, 204);
+    assert_eq!(refresh_with(&store, &login["refresh_token"]).await.0, 401);
+    assert_eq!(logout_with(&store, &login["access_token"], json!({"all": true})).await, 401);
+    let (status, fresh) = parts(auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    assert_eq!(status, 200);
+    assert_eq!(refresh_with(&store, &fresh["refresh_token"]).await.0, 200, "a new login works again");
+}
+
+#[tokio::test]
+async fn logout_needs_exactly_one_of_token_or_all() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    for body in
+        [json!({}), json!({"all": false}), json!({"all": true, "refresh_token": login["refresh_token"]})]
+    {
+        assert_eq!(logout_with(&store, &login["access_token"], body.clone()).await, 400, "{body}");
+    }
+}
+
+#[tokio::test]
+async fn logging_out_someone_elses_session_changes_nothing() {
+    let store = FakeStore::default();
+    let joe = session(&store).await;
+    let request = event(SIGNUP, with_body(json!({"username": "mallory", "password": "mallorys password"})));
+    assert_eq!(signup(&store, request).await.unwrap().status(), 201);
+    let request = event(AUTH, with_body(json!({"username": "mallory", "password": "mallorys password"})));
+    let (_, mallory) = parts(auth(&store, &store, &store, &issuer(), request).await.unwrap());
+    assert_eq!(
+        logout_with(&store, &mallory["access_token"], json!({"refresh_token": joe["refresh_token"]})).await,
+        204
+    );
+    assert_eq!(refresh_with(&store, &joe["refresh_token"]).await.0, 200);
 }

@@ -6,27 +6,28 @@ use serde::Deserialize;
 use super::now_rfc3339;
 use crate::{
     ApiError, http,
-    identity::authenticate,
-    tokens::{TokenService, unix_now},
+    identity::{Authenticator, authenticate},
+    tokens::unix_now,
+    users::FindUser,
     work::{ListWorkItems, PageRequest, PutWorkItem, WorkItem, WorkItemView, parse_title},
 };
 
 /// `GET /work?limit=&cursor=`: the caller's items, newest first, and the next page's cursor.
-pub async fn list_work<S: ListWorkItems>(
+pub async fn list_work<S: ListWorkItems, U: FindUser>(
     items: &S,
-    verifier: Option<&TokenService>,
+    authenticator: Option<&Authenticator<U>>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(list(items, verifier, &request).await)
+    http::respond(list(items, authenticator, &request).await)
 }
 
 #[tracing::instrument(name = "list work", skip_all)]
-async fn list<S: ListWorkItems>(
+async fn list<S: ListWorkItems, U: FindUser>(
     items: &S,
-    verifier: Option<&TokenService>,
+    authenticator: Option<&Authenticator<U>>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let identity = authenticate(request, verifier, unix_now())?;
+    let identity = authenticate(request, authenticator, unix_now()).await?;
     let query = request.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
     let page = PageRequest::parse(param("limit"), param("cursor"))?;
@@ -48,21 +49,21 @@ struct NewWorkItem {
 }
 
 /// `POST /work {"title"}`: `201` with the stored item.
-pub async fn create_work<S: PutWorkItem>(
+pub async fn create_work<S: PutWorkItem, U: FindUser>(
     items: &S,
-    verifier: Option<&TokenService>,
+    authenticator: Option<&Authenticator<U>>,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(create(items, verifier, &request).await)
+    http::respond(create(items, authenticator, &request).await)
 }
 
 #[tracing::instrument(name = "create work", skip_all)]
-async fn create<S: PutWorkItem>(
+async fn create<S: PutWorkItem, U: FindUser>(
     items: &S,
-    verifier: Option<&TokenService>,
+    authenticator: Option<&Authenticator<U>>,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let identity = authenticate(request, verifier, unix_now())?;
+    let identity = authenticate(request, authenticator, unix_now()).await?;
     let NewWorkItem { title } = http::json_body(request)?;
     let item = WorkItem {
         user_id: identity.user_id,

@@ -1,6 +1,7 @@
 //! The DynamoDB adapter for the store traits, and the table definitions.
 
 mod attempts;
+mod refresh;
 mod schema;
 mod users;
 mod work;
@@ -11,8 +12,10 @@ use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::Timeou
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 
 pub use attempts::LoginAttemptTable;
+pub use refresh::RefreshTokenTable;
 pub use schema::{
-    LOGIN_ATTEMPTS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE, create_table_if_absent, delete_table,
+    LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE,
+    create_table_if_absent, delete_table,
 };
 pub use users::UserTable;
 pub use work::WorkItemTable;

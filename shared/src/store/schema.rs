@@ -45,6 +45,14 @@ pub const LOGIN_ATTEMPTS_TABLE: TableSpec = TableSpec {
     ttl_attribute: Some("expires_at"),
 };
 
+/// Refresh tokens (by hash) and their families (`family#<id>`); they expire by DynamoDB TTL.
+pub const REFRESH_TOKENS_TABLE: TableSpec = TableSpec {
+    resource: "RefreshTokensTable",
+    hash_key: "token_hash",
+    range_key: None,
+    ttl_attribute: Some("expires_at"),
+};
+
 /// Creates the table on demand billing unless it exists, and waits until it is active.
 pub async fn create_table_if_absent(client: &Client, name: &str, spec: &TableSpec) -> Result<(), BoxError> {
     let keys =

@@ -3,7 +3,7 @@ use aws_sdk_dynamodb::{Client, types::AttributeValue};
 use super::{StoreError, USERS_TABLE, classify};
 use crate::{
     config::{ConfigError, required_env},
-    users::{CreateUser, FindUser, User, Username},
+    users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
 };
 
 /// The users table (`USERS_TABLE`).
@@ -57,5 +57,30 @@ impl FindUser for UserTable {
             .await
             .map_err(classify)?;
         Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+}
+
+impl RevokeUserTokens for UserTable {
+    #[tracing::instrument(name = "store revoke all tokens", skip_all)]
+    async fn revoke_all_tokens(&self, username: &Username, user_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(USERS_TABLE.hash_key, AttributeValue::S(username.as_str().to_owned()))
+            .update_expression("ADD token_version :one")
+            .condition_expression("user_id = :owner")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":owner", AttributeValue::S(user_id.to_owned()))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // The account is gone or was re-created: the caller's tokens are already dead.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 }

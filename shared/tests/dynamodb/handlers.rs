@@ -1,8 +1,10 @@
 //! The handlers on the sample events in `events/`, against real tables.
 
 use auth_core::{
-    api,
+    api::{self, Issuer},
     config::{SigningSecret, TokenSettings},
+    identity::Authenticator,
+    refresh::{ChildDeriver, RefreshSettings},
     store::UserTable,
     tokens::TokenService,
 };
@@ -31,33 +33,41 @@ fn json_of(response: Response<Body>) -> (u16, Value) {
     (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap())
 }
 
+const SECRET: &[u8] = b"integration-secret-0123456789-abcdefghij";
+
 fn tokens() -> TokenService {
-    let secret = SigningSecret::new(b"integration-secret-0123456789-abcdefghij".to_vec()).unwrap();
-    TokenService::new(&secret, TokenSettings::default())
+    TokenService::new(&SigningSecret::new(SECRET.to_vec()).unwrap(), TokenSettings::default())
+}
+
+fn issuer() -> Issuer {
+    let children = ChildDeriver::new(&SigningSecret::new(SECRET.to_vec()).unwrap());
+    Issuer { tokens: tokens(), children, refresh: RefreshSettings::default() }
 }
 
 #[tokio::test]
 async fn the_blog_client_flow_works_on_the_sample_events() {
     let tables = TestTables::new().await;
-    let (users, work, attempts, tokens) =
-        (tables.user_table(), tables.work_table(), tables.attempt_table(), tokens());
+    let (users, work, attempts, sessions) =
+        (tables.user_table(), tables.work_table(), tables.attempt_table(), tables.refresh_table());
+    let authenticator = Authenticator::new(tokens(), tables.user_table());
 
     let (status, body) = json_of(api::signup(&users, sample("signup", |_| {})).await.unwrap());
     assert_eq!((status, body), (201, json!({"Status": "Success", "result": "User created"})));
 
     let (status, body) =
-        json_of(api::auth(&users, &attempts, &tokens, sample("auth", |_| {})).await.unwrap());
+        json_of(api::auth(&users, &attempts, &sessions, &issuer(), sample("auth", |_| {})).await.unwrap());
     assert_eq!(status, 200);
     let token = body["access_token"].as_str().unwrap().to_owned();
 
     let created =
-        api::create_work(&work, Some(&tokens), sample("create-work", bearer(&token))).await.unwrap();
+        api::create_work(&work, Some(&authenticator), sample("create-work", bearer(&token))).await.unwrap();
     let (status, body) = json_of(created);
     assert_eq!(status, 201);
     let id = body["result"]["id"].clone();
 
-    let (status, body) =
-        json_of(api::list_work(&work, Some(&tokens), sample("list-work", bearer(&token))).await.unwrap());
+    let (status, body) = json_of(
+        api::list_work(&work, Some(&authenticator), sample("list-work", bearer(&token))).await.unwrap(),
+    );
     assert_eq!(status, 200);
     assert_eq!(body["result"][0]["id"], id);
     assert_eq!(body["result"][0]["title"], "Write the quarterly report");
@@ -85,7 +95,8 @@ async fn rejected_requests_write_nothing() {
     });
     assert_eq!(api::signup(&users, oversized).await.unwrap().status(), 413);
     let forged = sample("create-work", bearer("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."));
-    assert_eq!(api::create_work(&work, Some(&tokens()), forged).await.unwrap().status(), 401);
+    let authenticator = Authenticator::new(tokens(), tables.user_table());
+    assert_eq!(api::create_work(&work, Some(&authenticator), forged).await.unwrap().status(), 401);
     assert_eq!(tables.count(&tables.users).await, 0);
     assert_eq!(tables.count(&tables.work_items).await, 0);
 }

@@ -1,7 +1,8 @@
 use aws_sdk_dynamodb::Client;
 
 use auth_core::store::{
-    self, LOGIN_ATTEMPTS_TABLE, LoginAttemptTable, USERS_TABLE, UserTable, WORK_ITEMS_TABLE, WorkItemTable,
+    self, LOGIN_ATTEMPTS_TABLE, LoginAttemptTable, REFRESH_TOKENS_TABLE, RefreshTokenTable, USERS_TABLE,
+    UserTable, WORK_ITEMS_TABLE, WorkItemTable,
 };
 
 /// A fresh, randomly named pair of tables, deleted again on drop.
@@ -10,6 +11,7 @@ pub struct TestTables {
     pub users: String,
     pub work_items: String,
     pub attempts: String,
+    pub refresh: String,
 }
 
 impl TestTables {
@@ -23,15 +25,13 @@ impl TestTables {
         let aws = store::aws_config().await;
         let client = Client::new(&aws);
         let suffix = ulid::Ulid::new().to_string().to_lowercase();
-        let (users, work_items, attempts) = (
-            format!("test-users-{suffix}"),
-            format!("test-work-{suffix}"),
-            format!("test-attempts-{suffix}"),
-        );
+        let [users, work_items, attempts, refresh] =
+            ["users", "work", "attempts", "refresh"].map(|table| format!("test-{table}-{suffix}"));
         store::create_table_if_absent(&client, &users, &USERS_TABLE).await.unwrap();
         store::create_table_if_absent(&client, &work_items, &WORK_ITEMS_TABLE).await.unwrap();
         store::create_table_if_absent(&client, &attempts, &LOGIN_ATTEMPTS_TABLE).await.unwrap();
-        Self { client, users, work_items, attempts }
+        store::create_table_if_absent(&client, &refresh, &REFRESH_TOKENS_TABLE).await.unwrap();
+        Self { client, users, work_items, attempts, refresh }
     }
 
     pub fn user_table(&self) -> UserTable {
@@ -46,6 +46,10 @@ impl TestTables {
         LoginAttemptTable::new(self.client.clone(), &self.attempts)
     }
 
+    pub fn refresh_table(&self) -> RefreshTokenTable {
+        RefreshTokenTable::new(self.client.clone(), &self.refresh)
+    }
+
     /// Counts the items in a table (a `Scan`, acceptable in tests only).
     pub async fn count(&self, table: &str) -> i32 {
         self.client.scan().table_name(table).send().await.unwrap().count()
@@ -54,8 +58,10 @@ impl TestTables {
 
 impl Drop for TestTables {
     fn drop(&mut self) {
-        let (client, names) =
-            (self.client.clone(), [self.users.clone(), self.work_items.clone(), self.attempts.clone()]);
+        let (client, names) = (
+            self.client.clone(),
+            [self.users.clone(), self.work_items.clone(), self.attempts.clone(), self.refresh.clone()],
+        );
         // Drop cannot await; delete on a short-lived runtime of our own.
         let _ = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();

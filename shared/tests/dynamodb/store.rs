@@ -2,8 +2,9 @@ use std::time::{Duration, Instant};
 
 use auth_core::{
     lockout::LoginAttempts,
+    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::{StoreError, UserTable},
-    users::{CreateUser, FindUser, User, Username},
+    users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
 };
 use serde_json::json;
@@ -180,4 +181,105 @@ async fn concurrent_failures_are_all_counted() {
     });
     futures_results(handles).await;
     assert_eq!(tables.attempt_table().failed_logins(&joe).await.unwrap().unwrap().failures, 10);
+}
+
+fn family(id: &str, version: u64) -> Family {
+    Family {
+        token_hash: Family::key(id),
+        user_id: "u1".into(),
+        username: "joe".into(),
+        token_version: version,
+        revoked: false,
+        expires_at: 1_900_000_000,
+    }
+}
+
+fn refresh_record(hash: &str, family_id: &str) -> RefreshRecord {
+    RefreshRecord {
+        token_hash: hash.into(),
+        family_id: family_id.into(),
+        user_id: "u1".into(),
+        username: "joe".into(),
+        expires_at: 1_900_000_000,
+        used_at_ms: None,
+        child_hash: None,
+    }
+}
+
+#[tokio::test]
+async fn a_family_starts_with_its_root_token_and_both_are_found() {
+    let tables = TestTables::new().await;
+    let sessions = tables.refresh_table();
+    sessions.start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
+    assert_eq!(sessions.find_token("root").await.unwrap(), Some(refresh_record("root", "f1")));
+    assert_eq!(sessions.find_family("f1").await.unwrap(), Some(family("f1", 0)));
+    assert_eq!(sessions.find_token("nope").await.unwrap(), None);
+}
+
+#[tokio::test]
+async fn rotation_consumes_the_parent_once_and_stores_the_child() {
+    let tables = TestTables::new().await;
+    let sessions = tables.refresh_table();
+    sessions.start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
+    let root = refresh_record("root", "f1");
+    let child = RefreshRecord { expires_at: 1_950_000_000, ..refresh_record("child", "f1") };
+    assert_eq!(sessions.rotate(&root, &child, 0, 1_000).await.unwrap(), Rotation::Rotated);
+    let used = sessions.find_token("root").await.unwrap().unwrap();
+    assert_eq!((used.used_at_ms, used.child_hash.as_deref()), (Some(1_000), Some("child")));
+    assert_eq!(sessions.find_token("child").await.unwrap(), Some(child.clone()));
+    assert_eq!(sessions.find_family("f1").await.unwrap().unwrap().expires_at, 1_950_000_000);
+    let sibling = refresh_record("sibling", "f1");
+    assert_eq!(sessions.rotate(&root, &sibling, 0, 2_000).await.unwrap(), Rotation::AlreadyUsed);
+    assert_eq!(sessions.find_token("sibling").await.unwrap(), None, "nothing half-written");
+}
+
+#[tokio::test]
+async fn a_revoked_or_outdated_family_cannot_rotate() {
+    let tables = TestTables::new().await;
+    let sessions = tables.refresh_table();
+    sessions.start_family(&family("f1", 3), &refresh_record("root", "f1")).await.unwrap();
+    let root = refresh_record("root", "f1");
+    assert_eq!(
+        sessions.rotate(&root, &refresh_record("c1", "f1"), 4, 1).await.unwrap(),
+        Rotation::FamilyRevoked
+    );
+    sessions.revoke_family("f1").await.unwrap();
+    assert!(sessions.find_family("f1").await.unwrap().unwrap().revoked);
+    assert_eq!(
+        sessions.rotate(&root, &refresh_record("c2", "f1"), 3, 1).await.unwrap(),
+        Rotation::FamilyRevoked
+    );
+    assert_eq!(sessions.find_token("root").await.unwrap().unwrap().used_at_ms, None, "nothing half-written");
+    sessions.revoke_family("gone").await.unwrap();
+}
+
+#[tokio::test]
+async fn twenty_concurrent_rotations_of_one_token_mint_one_child() {
+    let tables = TestTables::new().await;
+    tables.refresh_table().start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
+    let handles = (0..20).map(|n| {
+        let sessions = tables.refresh_table();
+        tokio::spawn(async move {
+            let child = refresh_record(&format!("child-{n}"), "f1");
+            sessions.rotate(&refresh_record("root", "f1"), &child, 0, 1_000).await.unwrap()
+        })
+    });
+    let outcomes = futures_results(handles).await;
+    assert_eq!(outcomes.iter().filter(|o| **o == Rotation::Rotated).count(), 1, "{outcomes:?}");
+    assert_eq!(tables.count(&tables.refresh).await, 3, "family, root and one child");
+}
+
+#[tokio::test]
+async fn revoking_all_tokens_bumps_the_version_only_for_the_owner() {
+    let tables = TestTables::new().await;
+    let users = tables.user_table();
+    let joe = user("joe");
+    users.create_user(&joe).await.unwrap();
+    users.revoke_all_tokens(&joe.username, "someone-else").await.unwrap();
+    assert_eq!(users.find_user(&joe.username).await.unwrap().unwrap().token_version, 0);
+    users.revoke_all_tokens(&joe.username, &joe.user_id).await.unwrap();
+    users.revoke_all_tokens(&joe.username, &joe.user_id).await.unwrap();
+    assert_eq!(users.find_user(&joe.username).await.unwrap().unwrap().token_version, 2);
+    users.revoke_all_tokens(&Username::parse("ghost").unwrap(), "x").await.unwrap();
+    assert_eq!(tables.count(&tables.users).await, 1, "no item created for an unknown name");
 }

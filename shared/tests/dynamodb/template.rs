@@ -1,6 +1,8 @@
 //! `template.yaml` deploys exactly the tables the code creates locally: no drift.
 
-use auth_core::store::{LOGIN_ATTEMPTS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE};
+use auth_core::store::{
+    LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE,
+};
 use serde_norway::Value;
 
 fn template() -> Value {
@@ -25,7 +27,7 @@ fn pairs(list: &Value, name: &str, value: &str) -> Vec<(String, String)> {
 #[test]
 fn the_template_tables_match_the_code() {
     let template = template();
-    for spec in [USERS_TABLE, WORK_ITEMS_TABLE, LOGIN_ATTEMPTS_TABLE] {
+    for spec in [USERS_TABLE, WORK_ITEMS_TABLE, LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE] {
         let resource = &template["Resources"][spec.resource];
         assert_eq!(resource["Type"].as_str(), Some("AWS::DynamoDB::Table"), "{}", spec.resource);
         let properties = &resource["Properties"];

@@ -1,0 +1,14 @@
+//! `POST /logout`: wiring only; the behaviour is `auth_core::api::logout`.
+
+use auth_core::{api, identity::Authenticator, store};
+use lambda_http::{Error, run, service_fn, tracing};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let aws = store::aws_config().await;
+    let authenticator = Authenticator::from_env_optional(&aws).await?;
+    let users = store::UserTable::from_env(&aws)?;
+    let sessions = store::RefreshTokenTable::from_env(&aws)?;
+    run(service_fn(|request| api::logout(&users, &sessions, authenticator.as_ref(), request))).await
+}

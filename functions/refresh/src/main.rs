@@ -1,0 +1,14 @@
+//! `POST /refresh`: wiring only; the behaviour is `auth_core::api::refresh`.
+
+use auth_core::{api, store};
+use lambda_http::{Error, run, service_fn, tracing};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let aws = store::aws_config().await;
+    let issuer = api::Issuer::from_env(&aws).await?;
+    let users = store::UserTable::from_env(&aws)?;
+    let sessions = store::RefreshTokenTable::from_env(&aws)?;
+    run(service_fn(|request| api::refresh(&users, &sessions, &issuer, request))).await
+}

@@ -1,0 +1,228 @@
+//! `POST /refresh` and `POST /logout`, and the session response `/auth` shares.
+
+use lambda_http::{
+    Body, Request, Response,
+    http::{HeaderValue, StatusCode},
+};
+use serde::{Deserialize, Serialize};
+
+use crate::{
+    ApiError,
+    config::{self, ConfigError, TokenSettings},
+    http,
+    identity::{Authenticator, authenticate},
+    lockout::unix_now_ms,
+    refresh::{ChildDeriver, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
+    tokens::{TokenService, unix_now},
+    users::{FindUser, RevokeUserTokens, User, Username},
+};
+
+/// Everything needed to mint sessions: the access-token service and the refresh-token rules.
+pub struct Issuer {
+    pub tokens: TokenService,
+    pub children: ChildDeriver,
+    pub refresh: RefreshSettings,
+}
+
+impl Issuer {
+    /// Loads the signing secret once; without one the function refuses to start.
+    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        let secret = config::load_signing_secret(aws)
+            .await?
+            .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))?;
+        Ok(Self {
+            tokens: TokenService::new(&secret, TokenSettings::from_env()?),
+            children: ChildDeriver::new(&secret),
+            refresh: RefreshSettings::from_env()?,
+        })
+    }
+
+    /// A refresh record for `token` in `family_id`, valid from `now` (seconds).
+    pub(super) fn record(
+        &self,
+        token: &RefreshToken,
+        family_id: &str,
+        user: &User,
+        now: u64,
+    ) -> RefreshRecord {
+        RefreshRecord {
+            token_hash: token.hash(),
+            family_id: family_id.to_owned(),
+            user_id: user.user_id.clone(),
+            username: user.username.as_str().to_owned(),
+            expires_at: now + self.refresh.lifetime.as_secs(),
+            used_at_ms: None,
+            child_hash: None,
+        }
+    }
+
+    /// Starts a new family for a fresh login and returns its first refresh token.
+    pub(super) async fn start_family<R: RefreshTokens>(
+        &self,
+        store: &R,
+        user: &User,
+        now: u64,
+    ) -> Result<RefreshToken, ApiError> {
+        let family_id = ulid::Ulid::new().to_string();
+        let root = RefreshToken::generate();
+        let record = self.record(&root, &family_id, user, now);
+        let family = Family {
+            token_hash: Family::key(&family_id),
+            user_id: user.user_id.clone(),
+            username: user.username.as_str().to_owned(),
+            token_version: user.token_version,
+            revoked: false,
+            expires_at: record.expires_at,
+        };
+        store.start_family(&family, &record).await?;
+        Ok(root)
+    }
+
+    /// The `200` body of `/auth` and `/refresh`: a new access token plus `refresh`.
+    pub(super) fn respond(
+        &self,
+        user: &User,
+        refresh: &RefreshToken,
+        now: u64,
+    ) -> Result<Response<Body>, ApiError> {
+        let issued = self
+            .tokens
+            .issue(&user.user_id, user.username.as_str(), user.token_version, now)
+            .map_err(|e| ApiError::Internal(Box::new(e)))?;
+        let body = SessionResponse {
+            access_token: issued.token,
+            token_type: "Bearer",
+            expires_in: issued.expires_in,
+            refresh_token: refresh.expose().to_owned(),
+        };
+        let mut response = http::json_response(StatusCode::OK, &body);
+        response.headers_mut().insert("pragma", HeaderValue::from_static("no-cache"));
+        Ok(response)
+    }
+}
+
+/// The session body; `access_token` is the key the blog's clients read.
+#[derive(Serialize)]
+struct SessionResponse {
+    access_token: String,
+    token_type: &'static str,
+    expires_in: u64,
+    refresh_token: String,
+}
+
+#[derive(Deserialize)]
+struct RefreshRequest {
+    refresh_token: String,
+}
+
+/// `POST /refresh {"refresh_token"}`: a new access token and the next refresh token, or `401`.
+pub async fn refresh<U: FindUser, R: RefreshTokens>(
+    users: &U,
+    store: &R,
+    issuer: &Issuer,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    http::respond(rotate(users, store, issuer, &request).await)
+}
+
+#[tracing::instrument(name = "refresh", skip_all)]
+async fn rotate<U: FindUser, R: RefreshTokens>(
+    users: &U,
+    store: &R,
+    issuer: &Issuer,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let RefreshRequest { refresh_token } = http::json_body(request)?;
+    let presented = RefreshToken::parse(&refresh_token).ok_or(ApiError::InvalidRefreshToken)?;
+    let now_ms = unix_now_ms();
+    let now = now_ms / 1000;
+    let parent = store
+        .find_token(&presented.hash())
+        .await?
+        .filter(|p| p.expires_at > now)
+        .ok_or(ApiError::InvalidRefreshToken)?;
+    let username = Username::parse(&parent.username).map_err(|_| ApiError::InvalidRefreshToken)?;
+    let (family, user) = tokio::try_join!(store.find_family(&parent.family_id), users.find_user(&username))?;
+    let family = family.filter(|f| !f.revoked && f.expires_at > now).ok_or(ApiError::InvalidRefreshToken)?;
+    let user = user
+        .filter(|u| u.user_id == family.user_id && !u.disabled && u.token_version == family.token_version)
+        .ok_or(ApiError::InvalidRefreshToken)?;
+
+    let child = issuer.children.child_of(&presented);
+    let child_record = issuer.record(&child, &parent.family_id, &user, now);
+    let outcome = match parent.used_at_ms {
+        Some(_) => Rotation::AlreadyUsed,
+        None => store.rotate(&parent, &child_record, user.token_version, now_ms).await?,
+    };
+    match outcome {
+        Rotation::Rotated => {}
+        Rotation::FamilyRevoked => return Err(ApiError::InvalidRefreshToken),
+        Rotation::AlreadyUsed => {
+            let used = match parent.used_at_ms {
+                Some(_) => parent.clone(),
+                None => store.find_token(&parent.token_hash).await?.ok_or(ApiError::InvalidRefreshToken)?,
+            };
+            let grace_ms = issuer.refresh.grace.as_millis() as u64;
+            let within_grace = used.used_at_ms.is_some_and(|at| now_ms.saturating_sub(at) <= grace_ms);
+            if !(within_grace && used.child_hash.as_deref() == Some(child_record.token_hash.as_str())) {
+                store.revoke_family(&parent.family_id).await?;
+                tracing::warn!(family_id = %parent.family_id, user_id = %user.user_id, "refresh token reused: family revoked");
+                return Err(ApiError::InvalidRefreshToken);
+            }
+            tracing::info!(family_id = %parent.family_id, "refresh retried within the grace window");
+        }
+    }
+    issuer.respond(&user, &child, now)
+}
+
+#[derive(Deserialize)]
+struct LogoutRequest {
+    refresh_token: Option<String>,
+    #[serde(default)]
+    all: bool,
+}
+
+/// `POST /logout` (authenticated): `{"refresh_token"}` revokes that session, `{"all": true}`
+/// every session and access token of the caller. `204` either way.
+pub async fn logout<U: RevokeUserTokens, R: RefreshTokens, V: FindUser>(
+    users: &U,
+    store: &R,
+    authenticator: Option<&Authenticator<V>>,
+    request: Request,
+) -> Result<Response<Body>, lambda_http::Error> {
+    http::respond(end_sessions(users, store, authenticator, &request).await)
+}
+
+#[tracing::instrument(name = "logout", skip_all)]
+async fn end_sessions<U: RevokeUserTokens, R: RefreshTokens, V: FindUser>(
+    users: &U,
+    store: &R,
+    authenticator: Option<&Authenticator<V>>,
+    request: &Request,
+) -> Result<Response<Body>, ApiError> {
+    let identity = authenticate(request, authenticator, unix_now()).await?;
+    let LogoutRequest { refresh_token, all } = http::json_body(request)?;
+    match (refresh_token, all) {
+        (None, true) => {
+            let username = Username::parse(&identity.username).map_err(|_| ApiError::Unauthorized)?;
+            users.revoke_all_tokens(&username, &identity.user_id).await?;
+            tracing::info!(user_id = %identity.user_id, "all sessions revoked");
+        }
+        (Some(raw), false) => {
+            // Someone else's or an unknown token changes nothing, and says so to no one.
+            let token = RefreshToken::parse(&raw).ok_or(ApiError::InvalidRefreshToken)?;
+            if let Some(record) = store.find_token(&token.hash()).await?
+                && record.user_id == identity.user_id
+            {
+                store.revoke_family(&record.family_id).await?;
+                tracing::info!(user_id = %identity.user_id, family_id = %record.family_id, "session revoked");
+            }
+        }
+        _ => {
+            return Err(ApiError::Validation(
+                r#"Send either {"refresh_token": "..."} or {"all": true}"#.into(),
+            ));
+        }
+    }
+    Ok(http::no_content())
+}

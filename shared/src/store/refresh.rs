@@ -1,0 +1,156 @@
+use aws_sdk_dynamodb::{
+    Client,
+    operation::transact_write_items::TransactWriteItemsError,
+    types::{AttributeValue, Put, TransactWriteItem, Update},
+};
+
+use super::{REFRESH_TOKENS_TABLE, StoreError, classify};
+use crate::{
+    config::{ConfigError, required_env},
+    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
+};
+
+/// The refresh-token table (`REFRESH_TOKENS_TABLE`): token hashes and their families.
+#[derive(Debug, Clone)]
+pub struct RefreshTokenTable {
+    client: Client,
+    name: String,
+}
+
+impl RefreshTokenTable {
+    pub fn new(client: Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into() }
+    }
+
+    /// Uses the table named by `REFRESH_TOKENS_TABLE`.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(Client::new(aws), required_env("REFRESH_TOKENS_TABLE")?))
+    }
+
+    fn key(hash: &str) -> AttributeValue {
+        AttributeValue::S(hash.to_owned())
+    }
+
+    async fn get<T: serde::de::DeserializeOwned>(&self, hash: &str) -> Result<Option<T>, StoreError> {
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(hash))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
+    fn put_new(&self, item: &impl serde::Serialize) -> Result<TransactWriteItem, StoreError> {
+        let put = Put::builder()
+            .table_name(&self.name)
+            .set_item(Some(serde_dynamo::to_item(item)?))
+            .condition_expression("attribute_not_exists(token_hash)")
+            .build()
+            .map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+        Ok(TransactWriteItem::builder().put(put).build())
+    }
+}
+
+/// Which item of a cancelled transaction failed its condition, if that was the cause.
+fn failed_condition(error: &TransactWriteItemsError) -> Option<usize> {
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else { return None };
+    cancelled.cancellation_reasons().iter().position(|r| r.code() == Some("ConditionalCheckFailed"))
+}
+
+impl RefreshTokens for RefreshTokenTable {
+    #[tracing::instrument(name = "store start token family", skip_all)]
+    async fn start_family(&self, family: &Family, root: &RefreshRecord) -> Result<(), StoreError> {
+        self.client
+            .transact_write_items()
+            .transact_items(self.put_new(family)?)
+            .transact_items(self.put_new(root)?)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(())
+    }
+
+    #[tracing::instrument(name = "store find refresh token", skip_all)]
+    async fn find_token(&self, token_hash: &str) -> Result<Option<RefreshRecord>, StoreError> {
+        self.get(token_hash).await
+    }
+
+    #[tracing::instrument(name = "store find token family", skip_all)]
+    async fn find_family(&self, family_id: &str) -> Result<Option<Family>, StoreError> {
+        self.get(&Family::key(family_id)).await
+    }
+
+    #[tracing::instrument(name = "store rotate refresh token", skip_all)]
+    async fn rotate(
+        &self,
+        parent: &RefreshRecord,
+        child: &RefreshRecord,
+        token_version: u64,
+        now_ms: u64,
+    ) -> Result<Rotation, StoreError> {
+        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unexpected(Box::new(e));
+        let consume = Update::builder()
+            .table_name(&self.name)
+            .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(&parent.token_hash))
+            .update_expression("SET used_at_ms = :now, child_hash = :child")
+            .condition_expression("attribute_exists(token_hash) AND attribute_not_exists(used_at_ms)")
+            .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
+            .expression_attribute_values(":child", AttributeValue::S(child.token_hash.clone()))
+            .build()
+            .map_err(build)?;
+        let extend_family = Update::builder()
+            .table_name(&self.name)
+            .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(&Family::key(&parent.family_id)))
+            .update_expression("SET expires_at = :expires")
+            .condition_expression(
+                "attribute_exists(token_hash) AND revoked = :no AND token_version = :version",
+            )
+            .expression_attribute_values(":expires", AttributeValue::N(child.expires_at.to_string()))
+            .expression_attribute_values(":no", AttributeValue::Bool(false))
+            .expression_attribute_values(":version", AttributeValue::N(token_version.to_string()))
+            .build()
+            .map_err(build)?;
+        let result = self
+            .client
+            .transact_write_items()
+            .transact_items(TransactWriteItem::builder().update(consume).build())
+            .transact_items(self.put_new(child)?)
+            .transact_items(TransactWriteItem::builder().update(extend_family).build())
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(Rotation::Rotated),
+            Err(e) => match e.as_service_error().and_then(failed_condition) {
+                Some(0) | Some(1) => Ok(Rotation::AlreadyUsed),
+                Some(_) => Ok(Rotation::FamilyRevoked),
+                None => Err(classify(e)),
+            },
+        }
+    }
+
+    #[tracing::instrument(name = "store revoke token family", skip_all)]
+    async fn revoke_family(&self, family_id: &str) -> Result<(), StoreError> {
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(&Family::key(family_id)))
+            .update_expression("SET revoked = :yes")
+            .condition_expression("attribute_exists(token_hash)")
+            .expression_attribute_values(":yes", AttributeValue::Bool(true))
+            .send()
+            .await;
+        match result {
+            Ok(_) => Ok(()),
+            // Already gone (expired): nothing left to revoke.
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(())
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}

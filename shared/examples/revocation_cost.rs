@@ -1,0 +1,55 @@
+//! What the authorizer's revocation check costs per uncached decision: the full check (token +
+//! one DynamoDB `GetItem`) against the token check alone, on DynamoDB Local.
+//!
+//! Run with DynamoDB Local up and `AWS_ENDPOINT_URL_DYNAMODB` set (as `make dev` does):
+//! `cargo run --release -p auth-core --example revocation_cost`
+
+use std::time::{Duration, Instant};
+
+use auth_core::{
+    config::{SigningSecret, TokenSettings},
+    identity::Authenticator,
+    store::{self, USERS_TABLE, UserTable},
+    tokens::{TokenService, unix_now},
+    users::{CreateUser, User},
+};
+
+const ROUNDS: usize = 2_000;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), auth_core::BoxError> {
+    let client = aws_sdk_dynamodb::Client::new(&store::aws_config().await);
+    let table = format!("revocation-cost-{}", ulid::Ulid::new().to_string().to_lowercase());
+    store::create_table_if_absent(&client, &table, &USERS_TABLE).await?;
+    let users = UserTable::new(client.clone(), &table);
+    let user: User = serde_json::from_value(serde_json::json!({
+        "username": "bench", "user_id": "01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", "created_at": "2026-11-29T00:00:00Z",
+        "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
+    }))?;
+    users.create_user(&user).await?;
+
+    let secret = || SigningSecret::new(b"revocation-cost-secret-0123456789-abcdefgh".to_vec()).unwrap();
+    let tokens = TokenService::new(&secret(), TokenSettings::default());
+    let token = tokens.issue(&user.user_id, "bench", 0, unix_now())?.token;
+    let authenticator = Authenticator::new(TokenService::new(&secret(), TokenSettings::default()), users);
+
+    let (mut alone, mut full) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
+    for _ in 0..ROUNDS {
+        let start = Instant::now();
+        tokens.verify(&token, unix_now())?;
+        alone.push(start.elapsed());
+        let start = Instant::now();
+        authenticator.verify(&token, unix_now()).await?;
+        full.push(start.elapsed());
+    }
+    store::delete_table(&client, &table).await?;
+    println!("median over {ROUNDS} rounds on DynamoDB Local:");
+    println!("  token check alone:           {:>9.1?}", median(alone));
+    println!("  token + revocation GetItem:  {:>9.1?}", median(full));
+    Ok(())
+}

@@ -24,6 +24,15 @@ ensure_python_tools() {
   export PATH="$venv/bin:$PATH"
 }
 
+# Schemathesis (tests only) checks the running API against openapi.yaml.
+ensure_schemathesis() {
+  ensure_python_tools
+  if [ ! -x "$LOCAL/venv/bin/schemathesis" ]; then
+    log "installing schemathesis into .local/venv"
+    "$LOCAL/venv/bin/pip" install --quiet "schemathesis==4.*"
+  fi
+}
+
 ensure_java() {
   command -v java >/dev/null && java -version >/dev/null 2>&1 && return
   log "installing a Java runtime for DynamoDB Local"

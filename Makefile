@@ -1,4 +1,4 @@
-.PHONY: dev test
+.PHONY: dev test rotate-local-key
 
 ## Run the API locally on http://127.0.0.1:9000 over DynamoDB Local (installs what is missing).
 dev:
@@ -7,3 +7,10 @@ dev:
 ## Run every check and test: fmt, clippy, cfn-lint, unit, DynamoDB Local, end to end.
 test:
 	./scripts/test.sh
+
+## Rotate the local signing key: the current one becomes the previous one (restart `make dev`).
+rotate-local-key:
+	@test -s .local/jwt-secret || { echo "no local key yet: run make dev first"; exit 1; }
+	@mv .local/jwt-secret .local/jwt-previous-secret
+	@(umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > .local/jwt-secret)
+	@echo "rotated: restart make dev; tokens signed with the previous key stay valid"

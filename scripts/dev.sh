@@ -28,6 +28,11 @@ if [ ! -s "$secret_file" ]; then
 fi
 JWT_SECRET="$(cat "$secret_file")"
 export JWT_SECRET
+# After `make rotate-local-key`, tokens signed with the previous key keep working.
+if [ -s "$LOCAL/jwt-previous-secret" ]; then
+  JWT_PREVIOUS_SECRET="$(cat "$LOCAL/jwt-previous-secret")"
+  export JWT_PREVIOUS_SECRET
+fi
 export USERS_TABLE="${USERS_TABLE:-jwt-auth-users}" WORK_ITEMS_TABLE="${WORK_ITEMS_TABLE:-jwt-auth-work-items}"
 export LOGIN_ATTEMPTS_TABLE="${LOGIN_ATTEMPTS_TABLE:-jwt-auth-login-attempts}"
 export REFRESH_TOKENS_TABLE="${REFRESH_TOKENS_TABLE:-jwt-auth-refresh-tokens}"

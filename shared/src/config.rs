@@ -122,31 +122,80 @@ impl std::fmt::Debug for SigningSecret {
     }
 }
 
-/// Loads the signing secret once per cold start.
-///
-/// `JWT_SECRET_ARN` (deployed) reads it from Secrets Manager; `JWT_SECRET` (local) takes it from
-/// the environment. Neither set gives `None`; both set is refused as ambiguous.
-pub async fn load_signing_secret(aws: &aws_config::SdkConfig) -> Result<Option<SigningSecret>, ConfigError> {
-    match (optional_env("JWT_SECRET_ARN"), optional_env("JWT_SECRET")) {
-        (Some(_), Some(_)) => Err(ConfigError::Invalid {
-            name: "JWT_SECRET",
-            reason: "set either JWT_SECRET or JWT_SECRET_ARN, not both".into(),
-        }),
-        (Some(arn), None) => {
-            let client = aws_sdk_secretsmanager::Client::new(aws);
-            let output = client
-                .get_secret_value()
-                .secret_id(arn)
-                .send()
-                .await
-                .map_err(|e| ConfigError::SecretsManager(e.into()))?;
+/// The signing keys in force: the current one signs and verifies; the previous one, kept after a
+/// rotation, only verifies, so rotating never logs anyone out early.
+#[derive(Debug)]
+pub struct SigningKeys {
+    pub current: SigningSecret,
+    pub previous: Option<SigningSecret>,
+}
+
+impl SigningKeys {
+    /// One key, no previous.
+    pub fn single(current: SigningSecret) -> Self {
+        Self { current, previous: None }
+    }
+}
+
+/// Where the signing keys come from, so they can be loaded again after a rotation.
+#[derive(Debug, Clone)]
+pub enum KeySource {
+    /// `JWT_SECRET` and optionally `JWT_PREVIOUS_SECRET` (local).
+    Env,
+    /// The `AWSCURRENT` and `AWSPREVIOUS` versions of the secret `JWT_SECRET_ARN` (deployed).
+    SecretsManager { client: aws_sdk_secretsmanager::Client, arn: String },
+}
+
+impl KeySource {
+    /// The configured source; `None` if neither variable is set, an error if both are.
+    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
+        match (optional_env("JWT_SECRET_ARN"), optional_env("JWT_SECRET")) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid {
+                name: "JWT_SECRET",
+                reason: "set either JWT_SECRET or JWT_SECRET_ARN, not both".into(),
+            }),
+            (Some(arn), None) => {
+                Ok(Some(Self::SecretsManager { client: aws_sdk_secretsmanager::Client::new(aws), arn }))
+            }
+            (None, Some(_)) => Ok(Some(Self::Env)),
+            (None, None) => Ok(None),
+        }
+    }
+
+    /// Reads the keys; each must be strong.
+    pub async fn load(&self) -> Result<SigningKeys, ConfigError> {
+        match self {
+            Self::Env => Ok(SigningKeys {
+                current: SigningSecret::new(required_env("JWT_SECRET")?.into_bytes())?,
+                previous: optional_env("JWT_PREVIOUS_SECRET")
+                    .map(|v| SigningSecret::new(v.into_bytes()))
+                    .transpose()?,
+            }),
+            Self::SecretsManager { client, arn } => {
+                let current = secret_version(client, arn, "AWSCURRENT").await?.ok_or_else(|| {
+                    ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
+                })?;
+                Ok(SigningKeys { current, previous: secret_version(client, arn, "AWSPREVIOUS").await? })
+            }
+        }
+    }
+}
+
+/// One staged version of the secret; `None` if that stage does not exist (yet).
+async fn secret_version(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    stage: &str,
+) -> Result<Option<SigningSecret>, ConfigError> {
+    match client.get_secret_value().secret_id(arn).version_stage(stage).send().await {
+        Ok(output) => {
             let value = output
                 .secret_string()
                 .ok_or_else(|| ConfigError::SecretsManager("the secret has no string value".into()))?;
             SigningSecret::new(value.as_bytes().to_vec()).map(Some)
         }
-        (None, Some(value)) => SigningSecret::new(value.into_bytes()).map(Some),
-        (None, None) => Ok(None),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+        Err(e) => Err(ConfigError::SecretsManager(e.into())),
     }
 }
 

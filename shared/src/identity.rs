@@ -71,7 +71,7 @@ impl<U: FindUser> Authenticator<U> {
     /// The caller behind `token`, or why not.
     #[tracing::instrument(name = "authenticate", skip_all)]
     pub async fn verify(&self, token: &str, now: u64) -> Result<Identity, Rejection> {
-        let claims = self.tokens.verify(token, now)?;
+        let claims = self.tokens.verify_following_rotation(token, now).await?;
         let username = Username::parse(&claims.username).map_err(|_| Rejection::Revoked)?;
         let user = self.users.find_user(&username).await?.ok_or(Rejection::Revoked)?;
         if user.user_id != claims.sub || user.disabled || user.token_version != claims.ver {

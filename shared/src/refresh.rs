@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    config::{ConfigError, SigningSecret, optional_env},
+    config::{ConfigError, SigningKeys, SigningSecret, optional_env},
     store::StoreError,
 };
 
@@ -94,20 +94,32 @@ impl std::fmt::Debug for RefreshToken {
     }
 }
 
-/// Derives each token's child from a key bound to the signing secret.
-pub struct ChildDeriver(hmac::Key);
+/// Derives each token's child from keys bound to the signing keys (current first, then previous).
+pub struct ChildDeriver(Vec<hmac::Key>);
 
 impl ChildDeriver {
-    pub fn new(secret: &SigningSecret) -> Self {
-        // A key of its own, so access-token signatures and refresh children never share one.
-        let tag =
-            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, secret.expose()), b"refresh-token-children/v1");
-        Self(hmac::Key::new(hmac::HMAC_SHA256, tag.as_ref()))
+    pub fn new(keys: &SigningKeys) -> Self {
+        let derive = |secret: &SigningSecret| {
+            // A key of its own, so access-token signatures and refresh children never share one.
+            let base = hmac::Key::new(hmac::HMAC_SHA256, secret.expose());
+            hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&base, b"refresh-token-children/v1").as_ref())
+        };
+        Self(std::iter::once(&keys.current).chain(&keys.previous).map(derive).collect())
     }
 
-    /// The one child `parent` rotates to.
+    /// The child `parent` rotates to now.
     pub fn child_of(&self, parent: &RefreshToken) -> RefreshToken {
-        RefreshToken(URL_SAFE_NO_PAD.encode(hmac::sign(&self.0, parent.expose().as_bytes())).into())
+        Self::derive(&self.0[0], parent)
+    }
+
+    /// The child `parent` rotated to, if derived with the current or the previous key (a retry
+    /// can straddle a key rotation).
+    pub fn find_child(&self, parent: &RefreshToken, child_hash: &str) -> Option<RefreshToken> {
+        self.0.iter().map(|key| Self::derive(key, parent)).find(|child| child.hash() == child_hash)
+    }
+
+    fn derive(key: &hmac::Key, parent: &RefreshToken) -> RefreshToken {
+        RefreshToken(URL_SAFE_NO_PAD.encode(hmac::sign(key, parent.expose().as_bytes())).into())
     }
 }
 
@@ -198,8 +210,12 @@ pub trait RefreshTokens {
 mod tests {
     use super::*;
 
+    fn secret(bytes: &[u8]) -> SigningSecret {
+        SigningSecret::new(bytes.to_vec()).unwrap()
+    }
+
     fn deriver() -> ChildDeriver {
-        ChildDeriver::new(&SigningSecret::new(b"refresh-tests-secret-0123456789-abcdef".to_vec()).unwrap())
+        ChildDeriver::new(&SigningKeys::single(secret(b"refresh-tests-secret-0123456789-abcdef")))
     }
 
     #[test]
@@ -228,10 +244,22 @@ mod tests {
         assert_eq!(child.expose(), deriver().child_of(&parent).expose());
         assert_ne!(child.expose(), parent.expose());
         assert!(RefreshToken::parse(child.expose()).is_some());
-        let other = ChildDeriver::new(
-            &SigningSecret::new(b"another-secret-for-tests-0123456789-xyz".to_vec()).unwrap(),
-        );
+        let other =
+            ChildDeriver::new(&SigningKeys::single(secret(b"another-secret-for-tests-0123456789-xyz")));
         assert_ne!(other.child_of(&parent).expose(), child.expose());
+    }
+
+    #[test]
+    fn a_child_derived_before_a_key_rotation_is_still_found() {
+        let parent = RefreshToken::generate();
+        let before = deriver().child_of(&parent);
+        let rotated = ChildDeriver::new(&SigningKeys {
+            current: secret(b"the-next-key-after-rotation-0123456789-q"),
+            previous: Some(secret(b"refresh-tests-secret-0123456789-abcdef")),
+        });
+        assert_ne!(rotated.child_of(&parent).expose(), before.expose());
+        assert_eq!(rotated.find_child(&parent, &before.hash()).unwrap().expose(), before.expose());
+        assert!(deriver().find_child(&parent, "unrelated").is_none());
     }
 
     #[test]

@@ -1,9 +1,15 @@
 //! Access tokens: HS256 JWTs with every claim pinned and checked.
 
+use std::{
+    sync::{Arc, Mutex, RwLock},
+    time::{Duration, Instant},
+};
+
+use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
 
-use crate::config::{self, ConfigError, SigningSecret, TokenSettings};
+use crate::config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSettings};
 
 /// Longest token accepted, in bytes; longer ones are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -42,6 +48,8 @@ pub struct AccessToken {
 pub enum TokenError {
     #[error("token is longer than {MAX_TOKEN_BYTES} bytes")]
     TooLong,
+    #[error("token names no key, or a key that is not ours")]
+    UnknownKey,
     #[error("token header carries a forbidden or unknown parameter: {0}")]
     ForbiddenHeader(&'static str),
     #[error("token has expired")]
@@ -61,17 +69,79 @@ impl TokenError {
     }
 }
 
-/// Issues and verifies access tokens with one HS256 key.
-pub struct TokenService {
+/// How soon a verifier may reload its keys after the last load, when a token names a key it does
+/// not know (a rotation it has not seen). Bounds Secrets Manager calls forged `kid`s can cause.
+pub const RELOAD_ON_UNKNOWN_KID_AFTER: Duration = Duration::from_secs(60);
+/// How old a signer's keys may get before it reloads them, so it follows rotations.
+pub const SIGNER_KEYS_MAX_AGE: Duration = Duration::from_secs(600);
+
+/// One HS256 key and its id.
+struct Key {
+    kid: String,
     encoding: EncodingKey,
     decoding: DecodingKey,
+}
+
+impl Key {
+    fn new(secret: &SigningSecret) -> Self {
+        Self {
+            kid: key_id(secret),
+            encoding: EncodingKey::from_secret(secret.expose()),
+            decoding: DecodingKey::from_secret(secret.expose()),
+        }
+    }
+}
+
+/// The key id of a secret: a truncated hash, so it names the key without revealing it.
+pub fn key_id(secret: &SigningSecret) -> String {
+    let mut input = b"jwt-auth key id/v1:".to_vec();
+    input.extend_from_slice(secret.expose());
+    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input);
+    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
+}
+
+/// The keys in force: sign with `current`, verify with `current` or `previous` by `kid`.
+struct KeyRing {
+    current: Key,
+    previous: Option<Key>,
+}
+
+impl KeyRing {
+    fn new(current: &SigningSecret, previous: Option<&SigningSecret>) -> Self {
+        Self { current: Key::new(current), previous: previous.map(Key::new) }
+    }
+
+    fn from_keys(keys: &SigningKeys) -> Self {
+        Self::new(&keys.current, keys.previous.as_ref())
+    }
+
+    fn find(&self, kid: &str) -> Option<&Key> {
+        std::iter::once(&self.current).chain(&self.previous).find(|k| k.kid == kid)
+    }
+}
+
+/// Issues and verifies access tokens with the current and previous HS256 keys.
+pub struct TokenService {
+    ring: RwLock<Arc<KeyRing>>,
+    /// Where to reload keys from after a rotation; `None` for fixed keys.
+    source: Option<KeySource>,
+    loaded_at: Mutex<Instant>,
     validation: Validation,
     settings: TokenSettings,
 }
 
 impl TokenService {
-    /// Builds the service; the secret was already checked for strength.
+    /// A service with one fixed key; the secret was already checked for strength.
     pub fn new(secret: &SigningSecret, settings: TokenSettings) -> Self {
+        Self::build(KeyRing::new(secret, None), settings, None)
+    }
+
+    /// A service with current and previous keys, reloadable from `source`.
+    pub fn with_keys(keys: &SigningKeys, settings: TokenSettings, source: Option<KeySource>) -> Self {
+        Self::build(KeyRing::from_keys(keys), settings, source)
+    }
+
+    fn build(ring: KeyRing, settings: TokenSettings, source: Option<KeySource>) -> Self {
         let mut validation = Validation::new(ALGORITHM);
         validation.algorithms = vec![ALGORITHM];
         validation.leeway = LEEWAY_SECONDS;
@@ -82,25 +152,27 @@ impl TokenService {
         validation.set_issuer(&[&settings.issuer]);
         validation.set_audience(&[&settings.audience]);
         Self {
-            encoding: EncodingKey::from_secret(secret.expose()),
-            decoding: DecodingKey::from_secret(secret.expose()),
+            ring: RwLock::new(Arc::new(ring)),
+            source,
+            loaded_at: Mutex::new(Instant::now()),
             validation,
             settings,
         }
     }
 
-    /// The service for a function that must sign or verify: no secret configured is an error.
+    /// The service for a function that must sign or verify: no key configured is an error.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
         Self::from_env_optional(aws)
             .await?
             .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))
     }
 
-    /// The service if a secret is configured. Protected handlers use it only when no authorizer
-    /// ran; deployed they have no secret, and such requests are refused.
+    /// The service if a key is configured. Protected handlers use it only when no authorizer
+    /// ran; deployed they have no key, and such requests are refused.
     pub async fn from_env_optional(aws: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
-        let settings = TokenSettings::from_env()?;
-        Ok(config::load_signing_secret(aws).await?.map(|secret| Self::new(&secret, settings)))
+        let Some(source) = KeySource::from_env(aws)? else { return Ok(None) };
+        let keys = source.load().await?;
+        Ok(Some(Self::with_keys(&keys, TokenSettings::from_env()?, Some(source))))
     }
 
     /// The settings tokens are issued and checked with.
@@ -108,7 +180,36 @@ impl TokenService {
         &self.settings
     }
 
-    /// Signs an access token for a user, valid from `now` for the configured lifetime.
+    fn ring(&self) -> Arc<KeyRing> {
+        self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Reloads the keys if they were loaded longer than `min_age` ago and can be reloaded.
+    /// A failed reload keeps the old keys (and is retried no sooner than `min_age`).
+    pub async fn reload_keys_if_older_than(&self, min_age: Duration) -> bool {
+        let Some(source) = &self.source else { return false };
+        {
+            let mut loaded_at = self.loaded_at.lock().unwrap_or_else(|e| e.into_inner());
+            if loaded_at.elapsed() < min_age {
+                return false;
+            }
+            *loaded_at = Instant::now();
+        }
+        match source.load().await {
+            Ok(keys) => {
+                *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeyRing::from_keys(&keys));
+                tracing::info!("signing keys reloaded");
+                true
+            }
+            Err(error) => {
+                tracing::error!(%error, "could not reload the signing keys; keeping the loaded ones");
+                false
+            }
+        }
+    }
+
+    /// Signs an access token for a user with the current key, valid from `now` for the
+    /// configured lifetime.
     pub fn issue(
         &self,
         user_id: &str,
@@ -128,19 +229,38 @@ impl TokenService {
             exp: now + ttl,
             jti: ulid::Ulid::new().to_string(),
         };
+        let ring = self.ring();
         let mut header = Header::new(ALGORITHM);
         header.typ = Some("JWT".into());
-        let token = jsonwebtoken::encode(&header, &claims, &self.encoding)?;
+        header.kid = Some(ring.current.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &ring.current.encoding)?;
         Ok(AccessToken { token, expires_in: ttl })
     }
 
-    /// Verifies signature, algorithm, header and every claim; returns the claims if all hold.
+    /// [`Self::verify`], reloading the keys first (at most once a minute) if the token names a
+    /// key this instance has not seen, as after a rotation.
+    pub async fn verify_following_rotation(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
+        match self.verify(token, now) {
+            Err(TokenError::UnknownKey)
+                if self.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await =>
+            {
+                self.verify(token, now)
+            }
+            other => other,
+        }
+    }
+
+    /// Verifies key id, signature, algorithm, header and every claim; returns the claims if all
+    /// hold. The key is chosen only by `kid` among our own keys, never from the token.
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLong);
         }
-        let data = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)?;
-        check_header(&data.header)?;
+        let header = jsonwebtoken::decode_header(token)?;
+        check_header(&header)?;
+        let ring = self.ring();
+        let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(TokenError::UnknownKey)?;
+        let data = jsonwebtoken::decode::<Claims>(token, &key.decoding, &self.validation)?;
         let claims = data.claims;
         if claims.exp.saturating_add(LEEWAY_SECONDS) < now {
             return Err(TokenError::Expired);
@@ -169,7 +289,6 @@ fn check_header(header: &Header) -> Result<(), TokenError> {
         ("jwk", header.jwk.is_some()),
         ("x5u", header.x5u.is_some()),
         ("x5c", header.x5c.is_some()),
-        ("kid", header.kid.is_some()),
         ("zip", header.zip.is_some()),
         ("enc", header.enc.is_some()),
         ("typ", header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))),
@@ -216,7 +335,18 @@ mod tests {
     }
 
     /// Signs arbitrary header and claims JSON with HS256 and the given key.
+    /// Our key id, which `sign_raw` puts in any header that names none.
+    fn our_kid() -> String {
+        key_id(&SigningSecret::new(SECRET.to_vec()).unwrap())
+    }
+
+    /// Signs arbitrary header and claims JSON with HS256 and the given key. A header without a
+    /// `kid` gets ours, so each test case fails for the one reason it is about.
     fn sign_raw(header: &serde_json::Value, claims: &serde_json::Value, key: &[u8]) -> String {
+        let mut header = header.clone();
+        if header.get("kid").is_none() {
+            header["kid"] = json!(our_kid());
+        }
         let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
         let sig =
             jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_secret(key), Algorithm::HS256)
@@ -337,6 +467,55 @@ mod tests {
         ] {
             assert!(rejects(&sign_raw(&header, &claims_json(NOW), SECRET)), "{header}");
         }
+    }
+
+    fn secret(bytes: &[u8]) -> SigningSecret {
+        SigningSecret::new(bytes.to_vec()).unwrap()
+    }
+
+    #[test]
+    fn issued_tokens_name_their_key_and_a_missing_or_foreign_kid_is_rejected() {
+        let token = service().issue("u", "joe", 0, NOW).unwrap().token;
+        assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid, Some(our_kid()));
+        let no_kid = format!(
+            "{}.{}",
+            B64.encode(json!({"alg": "HS256"}).to_string()),
+            token.split_once('.').unwrap().1
+        );
+        assert!(matches!(service().verify(&no_kid, NOW), Err(TokenError::UnknownKey)));
+        for kid in ["", "nope", "../../../dev/null", "' OR 1=1 --", "AAAAAAAAAAAAAAAA"] {
+            let forged = sign_raw(&json!({"alg": "HS256", "kid": kid}), &claims_json(NOW), SECRET);
+            assert!(matches!(service().verify(&forged, NOW), Err(TokenError::UnknownKey)), "{kid:?}");
+        }
+    }
+
+    #[test]
+    fn after_a_rotation_tokens_of_the_previous_key_still_verify_and_older_ones_do_not() {
+        let (k0, k1, k2) =
+            (b"key-zero-0123456789-abcdefghijklmnopq", b"key-one-0123456789-abcdefghijklmnopqr", SECRET);
+        let settings = TokenSettings::default;
+        let before = TokenService::with_keys(
+            &SigningKeys { current: secret(k1), previous: Some(secret(k0)) },
+            settings(),
+            None,
+        );
+        let after = TokenService::with_keys(
+            &SigningKeys { current: secret(k2), previous: Some(secret(k1)) },
+            settings(),
+            None,
+        );
+        let old = TokenService::new(&secret(k0), settings()).issue("u", "joe", 0, NOW).unwrap().token;
+        let signed_before = before.issue("u", "joe", 0, NOW).unwrap().token;
+        assert!(before.verify(&old, NOW).is_ok());
+        assert!(after.verify(&signed_before, NOW).is_ok(), "previous key still verifies");
+        assert!(matches!(after.verify(&old, NOW), Err(TokenError::UnknownKey)), "two rotations back");
+        let signed_after = after.issue("u", "joe", 0, NOW).unwrap().token;
+        assert!(matches!(before.verify(&signed_after, NOW), Err(TokenError::UnknownKey)));
+    }
+
+    #[tokio::test]
+    async fn fixed_keys_are_never_reloaded() {
+        assert!(!service().reload_keys_if_older_than(Duration::ZERO).await);
     }
 
     #[test]

@@ -89,5 +89,5 @@ async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     let now = now_ms / 1000;
     let refresh = issuer.start_family(sessions, &user, now).await?;
     tracing::info!(user_id = %user.user_id, "session started");
-    issuer.respond(&user, &refresh, now)
+    issuer.respond(&user, &refresh, now).await
 }

@@ -8,12 +8,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ApiError,
-    config::{self, ConfigError, TokenSettings},
+    config::{ConfigError, KeySource, TokenSettings},
     http,
     identity::{Authenticator, authenticate},
     lockout::unix_now_ms,
     refresh::{ChildDeriver, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
-    tokens::{TokenService, unix_now},
+    tokens::{SIGNER_KEYS_MAX_AGE, TokenService, unix_now},
     users::{FindUser, RevokeUserTokens, User, Username},
 };
 
@@ -25,14 +25,14 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    /// Loads the signing secret once; without one the function refuses to start.
+    /// Loads the signing keys once; without them the function refuses to start.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        let secret = config::load_signing_secret(aws)
-            .await?
+        let source = KeySource::from_env(aws)?
             .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))?;
+        let keys = source.load().await?;
         Ok(Self {
-            tokens: TokenService::new(&secret, TokenSettings::from_env()?),
-            children: ChildDeriver::new(&secret),
+            tokens: TokenService::with_keys(&keys, TokenSettings::from_env()?, Some(source)),
+            children: ChildDeriver::new(&keys),
             refresh: RefreshSettings::from_env()?,
         })
     }
@@ -79,12 +79,13 @@ impl Issuer {
     }
 
     /// The `200` body of `/auth` and `/refresh`: a new access token plus `refresh`.
-    pub(super) fn respond(
+    pub(super) async fn respond(
         &self,
         user: &User,
         refresh: &RefreshToken,
         now: u64,
     ) -> Result<Response<Body>, ApiError> {
+        self.tokens.reload_keys_if_older_than(SIGNER_KEYS_MAX_AGE).await;
         let issued = self
             .tokens
             .issue(&user.user_id, user.username.as_str(), user.token_version, now)
@@ -148,7 +149,7 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
         .filter(|u| u.user_id == family.user_id && !u.disabled && u.token_version == family.token_version)
         .ok_or(ApiError::InvalidRefreshToken)?;
 
-    let child = issuer.children.child_of(&presented);
+    let mut child = issuer.children.child_of(&presented);
     let child_record = issuer.record(&child, &parent.family_id, &user, now);
     let outcome = match parent.used_at_ms {
         Some(_) => Rotation::AlreadyUsed,
@@ -164,15 +165,18 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
             };
             let grace_ms = issuer.refresh.grace.as_millis() as u64;
             let within_grace = used.used_at_ms.is_some_and(|at| now_ms.saturating_sub(at) <= grace_ms);
-            if !(within_grace && used.child_hash.as_deref() == Some(child_record.token_hash.as_str())) {
+            let earlier_child =
+                used.child_hash.as_deref().and_then(|hash| issuer.children.find_child(&presented, hash));
+            let Some(earlier_child) = earlier_child.filter(|_| within_grace) else {
                 store.revoke_family(&parent.family_id).await?;
                 tracing::warn!(family_id = %parent.family_id, user_id = %user.user_id, "refresh token reused: family revoked");
                 return Err(ApiError::InvalidRefreshToken);
-            }
+            };
             tracing::info!(family_id = %parent.family_id, "refresh retried within the grace window");
+            child = earlier_child;
         }
     }
-    issuer.respond(&user, &child, now)
+    issuer.respond(&user, &child, now).await
 }
 
 #[derive(Deserialize)]

@@ -6,7 +6,7 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::{
-    config::{SigningSecret, TokenSettings},
+    config::{SigningKeys, SigningSecret, TokenSettings},
     identity::Authenticator,
     refresh::{ChildDeriver, RefreshSettings, RefreshToken},
     testing::FakeStore,
@@ -29,8 +29,8 @@ fn tokens() -> TokenService {
 }
 
 fn issuer() -> Issuer {
-    let secret = SigningSecret::new(SECRET.to_vec()).unwrap();
-    Issuer { tokens: tokens(), children: ChildDeriver::new(&secret), refresh: RefreshSettings::default() }
+    let keys = SigningKeys::single(SigningSecret::new(SECRET.to_vec()).unwrap());
+    Issuer { tokens: tokens(), children: ChildDeriver::new(&keys), refresh: RefreshSettings::default() }
 }
 
 fn authenticator(store: &FakeStore) -> Authenticator<&FakeStore> {

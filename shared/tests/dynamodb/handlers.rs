@@ -2,7 +2,7 @@
 
 use auth_core::{
     api::{self, Issuer},
-    config::{SigningSecret, TokenSettings},
+    config::{SigningKeys, SigningSecret, TokenSettings},
     identity::Authenticator,
     refresh::{ChildDeriver, RefreshSettings},
     store::UserTable,
@@ -40,7 +40,7 @@ fn tokens() -> TokenService {
 }
 
 fn issuer() -> Issuer {
-    let children = ChildDeriver::new(&SigningSecret::new(SECRET.to_vec()).unwrap());
+    let children = ChildDeriver::new(&SigningKeys::single(SigningSecret::new(SECRET.to_vec()).unwrap()));
     Issuer { tokens: tokens(), children, refresh: RefreshSettings::default() }
 }
 

@@ -33,6 +33,20 @@ ensure_schemathesis() {
   fi
 }
 
+# cargo fuzz (tests only) needs a nightly toolchain and the cargo-fuzz subcommand.
+ensure_fuzz() {
+  command -v rustup >/dev/null || die "fuzzing needs rustup (https://rustup.rs) for a nightly toolchain"
+  if ! rustup toolchain list | grep -q '^nightly'; then
+    log "installing a nightly Rust toolchain for cargo fuzz"
+    rustup toolchain install nightly --profile minimal
+  fi
+  if [ ! -x "$LOCAL/cargo/bin/cargo-fuzz" ]; then
+    log "installing cargo-fuzz into .local/cargo"
+    CARGO_INSTALL_ROOT="$LOCAL/cargo" cargo install --quiet --locked cargo-fuzz --version 0.13.2
+  fi
+  export PATH="$LOCAL/cargo/bin:$PATH"
+}
+
 ensure_java() {
   command -v java >/dev/null && java -version >/dev/null 2>&1 && return
   log "installing a Java runtime for DynamoDB Local"

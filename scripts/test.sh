@@ -7,6 +7,7 @@ cd "$ROOT"
 
 ensure_tools
 ensure_schemathesis
+ensure_fuzz
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -61,6 +62,24 @@ schemathesis_run() {
 # /logout {"all": true} revokes the token the others use, so it runs last, on its own.
 schemathesis_run --exclude-path /logout
 schemathesis_run --include-path /logout
+
+# A short, seeded run of each fuzz target so they cannot rot; new inputs go to a scratch folder,
+# the committed corpus in fuzz/corpus is only read. FUZZ_SECONDS=0 skips (not in CI).
+fuzz_seconds="${FUZZ_SECONDS:-15}"
+if [ "$fuzz_seconds" -gt 0 ] || [ -n "${CI:-}" ]; then
+  [ "$fuzz_seconds" -gt 0 ] || fuzz_seconds=15
+  log "cargo fuzz: $fuzz_seconds s per target"
+  for target in token_verify request_bodies; do
+    scratch="$(mktemp -d)"
+    if ! (cd fuzz && cargo +nightly fuzz run "$target" "$scratch" "corpus/$target" -- \
+      -max_total_time="$fuzz_seconds" -seed=1 >"$LOCAL/fuzz-$target.log" 2>&1); then
+      tail -n 40 "$LOCAL/fuzz-$target.log" >&2
+      die "fuzz target $target failed (crash input in fuzz/artifacts/$target)"
+    fi
+    echo "fuzz $target: $(grep -E '^Done' "$LOCAL/fuzz-$target.log")"
+    rm -rf "$scratch"
+  done
+fi
 
 awk '/^test result:/ { passed += $4; failed += $6 } END { printf "total: %d passed, %d failed\n", passed, failed }' \
   "$LOCAL/test-output.log"

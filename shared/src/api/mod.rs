@@ -10,16 +10,16 @@ mod work;
 
 pub use account::{auth, signup};
 pub use authorizer::{authorize, authorizer};
-pub use session::{Issuer, logout, refresh};
-pub use work::{create_work, list_work};
+pub use session::{Issuer, LogoutRequest, RefreshRequest, logout, refresh};
+pub use work::{NewWorkItem, create_work, list_work};
 
 use serde::Deserialize;
 
 /// The body of `POST /signup` and `POST /auth`. Deliberately not `Debug`: it holds a password.
 #[derive(Deserialize)]
-struct Credentials {
-    username: String,
-    password: String,
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
 }
 
 /// Now, as RFC 3339 in UTC.

@@ -111,9 +111,10 @@ struct SessionResponse {
     refresh_token: String,
 }
 
+/// The body of `POST /refresh`.
 #[derive(Deserialize)]
-struct RefreshRequest {
-    refresh_token: String,
+pub struct RefreshRequest {
+    pub refresh_token: String,
 }
 
 /// `POST /refresh {"refresh_token"}`: a new access token and the next refresh token, or `401`.
@@ -179,11 +180,12 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
     issuer.respond(&user, &child, now).await
 }
 
+/// The body of `POST /logout`: exactly one of the two.
 #[derive(Deserialize)]
-struct LogoutRequest {
-    refresh_token: Option<String>,
+pub struct LogoutRequest {
+    pub refresh_token: Option<String>,
     #[serde(default)]
-    all: bool,
+    pub all: bool,
 }
 
 /// `POST /logout` (authenticated): `{"refresh_token"}` revokes that session, `{"all": true}`

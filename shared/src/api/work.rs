@@ -43,9 +43,10 @@ async fn list<S: ListWorkItems, U: FindUser>(
     ))
 }
 
+/// The body of `POST /work`.
 #[derive(Deserialize)]
-struct NewWorkItem {
-    title: String,
+pub struct NewWorkItem {
+    pub title: String,
 }
 
 /// `POST /work {"title"}`: `201` with the stored item.

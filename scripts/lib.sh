@@ -110,8 +110,9 @@ start_dynamodb() {
   local port="$1" data="${2:-}" storage=(-inMemory)
   if [ -n "$data" ]; then mkdir -p "$data"; storage=(-sharedDb -dbPath "$data"); fi
   log "starting DynamoDB Local on 127.0.0.1:$port"
-  java -Djava.library.path="$(dirname "$DDB_JAR")/DynamoDBLocal_lib" -jar "$DDB_JAR" \
-    "${storage[@]}" -port "$port" >"$LOCAL/dynamodb-local.log" 2>&1 &
+  # Run from .local/, where DynamoDB Local drops its metadata file.
+  (cd "$LOCAL" && exec java -Djava.library.path="$(dirname "$DDB_JAR")/DynamoDBLocal_lib" -jar "$DDB_JAR" \
+    "${storage[@]}" -port "$port" >"$LOCAL/dynamodb-local.log" 2>&1) &
   BG_PIDS+=("$!")
   wait_for_http "$port" "DynamoDB Local"
 }

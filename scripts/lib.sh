@@ -24,13 +24,23 @@ ensure_python_tools() {
   export PATH="$venv/bin:$PATH"
 }
 
-# Schemathesis (tests only) checks the running API against openapi.yaml.
-ensure_schemathesis() {
+# Test-only Python tools: schemathesis checks the running API against openapi.yaml; moto
+# emulates Secrets Manager for the key-rotation tests.
+ensure_python_test_tools() {
   ensure_python_tools
-  if [ ! -x "$LOCAL/venv/bin/schemathesis" ]; then
-    log "installing schemathesis into .local/venv"
-    "$LOCAL/venv/bin/pip" install --quiet "schemathesis==4.*"
+  if [ ! -x "$LOCAL/venv/bin/schemathesis" ] || [ ! -x "$LOCAL/venv/bin/moto_server" ]; then
+    log "installing schemathesis and moto into .local/venv"
+    "$LOCAL/venv/bin/pip" install --quiet "schemathesis==4.*" "moto[server]==5.*"
   fi
+}
+
+# start_secrets_manager PORT: moto's Secrets Manager on 127.0.0.1:PORT, for the SDK.
+start_secrets_manager() {
+  log "starting a Secrets Manager emulator (moto) on 127.0.0.1:$1"
+  "$LOCAL/venv/bin/moto_server" -H 127.0.0.1 -p "$1" >"$LOCAL/moto.log" 2>&1 &
+  BG_PIDS+=("$!")
+  wait_for_http "$1" "moto"
+  export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$1"
 }
 
 # cargo fuzz (tests only) needs a nightly toolchain and the cargo-fuzz subcommand.

@@ -6,7 +6,7 @@ source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
 ensure_tools
-ensure_schemathesis
+ensure_python_test_tools
 ensure_fuzz
 
 log "cargo fmt --check"
@@ -22,6 +22,7 @@ stop_on_exit
 ddb_port="$(free_port)"
 start_dynamodb "$ddb_port"
 use_local_aws "$ddb_port"
+start_secrets_manager "$(free_port)"
 
 # The API under `cargo lambda watch` gets its own tables and a fresh random secret.
 suffix="$(date +%s)-$$"
@@ -39,7 +40,7 @@ cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$w
 BG_PIDS+=("$!")
 wait_for_http "$watch_port" "cargo lambda watch"
 
-log "cargo test (unit, DynamoDB Local, handlers on events/, end to end)"
+log "cargo test (unit, DynamoDB Local, Secrets Manager rotation, handlers on events/, end to end)"
 export E2E_BASE_URL="http://127.0.0.1:$watch_port"
 if ! cargo test --workspace --locked 2>&1 | tee "$LOCAL/test-output.log"; then
   echo "--- last lines of the cargo lambda watch log ($LOCAL/watch-test.log)" >&2

@@ -18,6 +18,7 @@ pub mod identity;
 pub mod lockout;
 pub mod passwords;
 pub mod refresh;
+pub mod rotation;
 pub mod store;
 pub mod tokens;
 pub mod users;

@@ -1,0 +1,19 @@
+//! Secrets Manager rotation of the JWT signing key: wiring only; the behaviour is
+//! `auth_core::rotation::rotate`.
+
+use auth_core::{
+    rotation::{SecretsManagerVersions, rotate},
+    store,
+};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    tracing::init_default_subscriber();
+    let versions = SecretsManagerVersions(aws_sdk_secretsmanager::Client::new(&store::aws_config().await));
+    run(service_fn(|event: LambdaEvent<_>| {
+        let versions = &versions;
+        async move { rotate(versions, &event.payload).await.map_err(Error::from) }
+    }))
+    .await
+}

@@ -1,0 +1,86 @@
+//! Signing-key rotation against a Secrets Manager emulator (moto, started by `make test`):
+//! the four rotation steps, then loading `AWSCURRENT` and `AWSPREVIOUS` as verifiers do.
+
+use auth_core::{
+    config::{KeySource, TokenSettings},
+    rotation::{SecretsManagerVersions, generate_key, rotate},
+    store,
+    tokens::{TokenService, key_id, unix_now},
+};
+use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
+
+async fn client() -> aws_sdk_secretsmanager::Client {
+    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect(
+        "AWS_ENDPOINT_URL_SECRETS_MANAGER is unset: run `make test`, which starts a Secrets Manager emulator",
+    );
+    assert!(endpoint.starts_with("http://127.0.0.1:"), "only a local emulator is allowed, not {endpoint}");
+    aws_sdk_secretsmanager::Client::new(&store::aws_config().await)
+}
+
+fn step(name: &str, arn: &str, token: &str) -> SecretsManagerSecretRotationEvent {
+    let mut event = SecretsManagerSecretRotationEvent::default();
+    event.step = name.into();
+    event.secret_id = arn.into();
+    event.client_request_token = token.into();
+    event
+}
+
+#[tokio::test]
+async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
+    let client = client().await;
+    let name = format!("jwt-test-{}", ulid::Ulid::new());
+    let old_key = generate_key();
+    let arn = client.create_secret().name(&name).secret_string(&old_key).send().await.unwrap().arn.unwrap();
+    let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
+
+    let before = source.load().await.unwrap();
+    assert!(before.previous.is_none());
+    let signer = TokenService::with_keys(&before, TokenSettings::default(), None);
+    let old_token = signer.issue("u1", "joe", 0, unix_now()).unwrap().token;
+
+    let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
+    let versions = SecretsManagerVersions(client.clone());
+    for name in ["createSecret", "createSecret", "setSecret", "testSecret", "finishSecret"] {
+        rotate(&versions, &step(name, &arn, &token)).await.unwrap();
+    }
+
+    let after = source.load().await.unwrap();
+    assert_eq!(after.previous.as_ref().map(key_id), Some(key_id(&before.current)));
+    assert_ne!(key_id(&after.current), key_id(&before.current));
+    let verifier = TokenService::with_keys(&after, TokenSettings::default(), Some(source));
+    assert!(verifier.verify(&old_token, unix_now()).is_ok(), "tokens of the previous key still verify");
+    let new_token = verifier.issue("u1", "joe", 0, unix_now()).unwrap().token;
+    assert!(signer.verify(&new_token, unix_now()).is_err(), "an instance that missed the rotation");
+    assert!(verifier.verify(&new_token, unix_now()).is_ok());
+    client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_verifier_that_missed_the_rotation_reloads_on_the_new_kid() {
+    let client = client().await;
+    let name = format!("jwt-test-{}", ulid::Ulid::new());
+    let arn =
+        client.create_secret().name(&name).secret_string(generate_key()).send().await.unwrap().arn.unwrap();
+    let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
+    let stale = TokenService::with_keys(
+        &source.load().await.unwrap(),
+        TokenSettings::default(),
+        Some(source.clone()),
+    );
+
+    let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
+    let versions = SecretsManagerVersions(client.clone());
+    for name in ["createSecret", "testSecret", "finishSecret"] {
+        rotate(&versions, &step(name, &arn, &token)).await.unwrap();
+    }
+    let fresh = TokenService::with_keys(&source.load().await.unwrap(), TokenSettings::default(), None);
+    let new_token = fresh.issue("u1", "joe", 0, unix_now()).unwrap().token;
+
+    assert!(stale.verify(&new_token, unix_now()).is_err());
+    // Loaded just now, so the once-a-minute guard holds it back…
+    assert!(stale.verify_following_rotation(&new_token, unix_now()).await.is_err());
+    // …until the keys are old enough to reload.
+    assert!(stale.reload_keys_if_older_than(std::time::Duration::ZERO).await);
+    assert!(stale.verify(&new_token, unix_now()).is_ok());
+    client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
+}

@@ -40,6 +40,17 @@ cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$w
 BG_PIDS+=("$!")
 wait_for_http "$watch_port" "cargo lambda watch"
 
+# A second API whose DynamoDB traffic goes through a proxy that tests/faults.rs runs and breaks.
+export FAULT_PROXY_PORT="$(free_port)"
+fault_port="$(free_port)"
+log "starting a second cargo lambda watch on 127.0.0.1:$fault_port, its DynamoDB behind port $FAULT_PROXY_PORT"
+AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$FAULT_PROXY_PORT" \
+  cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$fault_port" \
+  >"$LOCAL/watch-faults.log" 2>&1 </dev/null &
+BG_PIDS+=("$!")
+wait_for_http "$fault_port" "the second cargo lambda watch"
+export FAULT_BASE_URL="http://127.0.0.1:$fault_port"
+
 log "cargo test (unit, DynamoDB Local, Secrets Manager rotation, handlers on events/, end to end)"
 export E2E_BASE_URL="http://127.0.0.1:$watch_port"
 if ! cargo test --workspace --locked 2>&1 | tee "$LOCAL/test-output.log"; then

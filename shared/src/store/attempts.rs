@@ -1,32 +1,23 @@
-use aws_sdk_dynamodb::{
-    Client,
-    types::{AttributeValue, ReturnValue},
-};
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
-use super::{LOGIN_ATTEMPTS_TABLE, StoreError, classify};
+use super::{LOGIN_ATTEMPTS_TABLE, StoreError, Table, TableKind, classify};
 use crate::{
-    config::{ConfigError, required_env},
     lockout::{FAILURE_MEMORY_SECONDS, FailedLogins, LoginAttempts},
     users::Username,
 };
 
 /// The failed-login table (`LOGIN_ATTEMPTS_TABLE`), one item per canonical username.
-#[derive(Debug, Clone)]
-pub struct LoginAttemptTable {
-    client: Client,
-    name: String,
+pub type LoginAttemptTable = Table<LoginAttemptRecords>;
+
+/// Marks the failed-login table.
+#[derive(Debug, Clone, Copy)]
+pub struct LoginAttemptRecords;
+
+impl TableKind for LoginAttemptRecords {
+    const VARIABLE: &'static str = "LOGIN_ATTEMPTS_TABLE";
 }
 
 impl LoginAttemptTable {
-    pub fn new(client: Client, name: impl Into<String>) -> Self {
-        Self { client, name: name.into() }
-    }
-
-    /// Uses the table named by `LOGIN_ATTEMPTS_TABLE`.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(aws), required_env("LOGIN_ATTEMPTS_TABLE")?))
-    }
-
     fn key(username: &Username) -> AttributeValue {
         AttributeValue::S(username.as_str().to_owned())
     }

@@ -6,7 +6,7 @@ mod schema;
 mod users;
 mod work;
 
-use std::time::Duration;
+use std::{marker::PhantomData, time::Duration};
 
 use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
@@ -20,7 +20,34 @@ pub use schema::{
 pub use users::UserTable;
 pub use work::WorkItemTable;
 
-use crate::{ApiError, BoxError};
+use crate::{
+    ApiError, BoxError,
+    config::{ConfigError, required_env},
+};
+
+/// One DynamoDB table holding `K` items: the client and the table's name.
+#[derive(Debug, Clone)]
+pub struct Table<K> {
+    client: aws_sdk_dynamodb::Client,
+    name: String,
+    kind: PhantomData<K>,
+}
+
+/// What a table holds, and the environment variable that names it.
+pub trait TableKind {
+    const VARIABLE: &'static str;
+}
+
+impl<K: TableKind> Table<K> {
+    pub fn new(client: aws_sdk_dynamodb::Client, name: impl Into<String>) -> Self {
+        Self { client, name: name.into(), kind: PhantomData }
+    }
+
+    /// Uses the table named by the kind's environment variable (e.g. `USERS_TABLE`).
+    pub fn from_env(aws: &SdkConfig) -> Result<Self, ConfigError> {
+        Ok(Self::new(aws_sdk_dynamodb::Client::new(aws), required_env(K::VARIABLE)?))
+    }
+}
 
 /// A store operation that failed, classified by what the caller can do about it.
 #[derive(Debug, thiserror::Error)]

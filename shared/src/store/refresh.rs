@@ -1,32 +1,23 @@
 use aws_sdk_dynamodb::{
-    Client,
     operation::transact_write_items::TransactWriteItemsError,
     types::{AttributeValue, Put, TransactWriteItem, Update},
 };
 
-use super::{REFRESH_TOKENS_TABLE, StoreError, classify};
-use crate::{
-    config::{ConfigError, required_env},
-    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
-};
+use super::{REFRESH_TOKENS_TABLE, StoreError, Table, TableKind, classify};
+use crate::refresh::{Family, RefreshRecord, RefreshTokens, Rotation};
 
 /// The refresh-token table (`REFRESH_TOKENS_TABLE`): token hashes and their families.
-#[derive(Debug, Clone)]
-pub struct RefreshTokenTable {
-    client: Client,
-    name: String,
+pub type RefreshTokenTable = Table<RefreshTokenRecords>;
+
+/// Marks the refresh-token table.
+#[derive(Debug, Clone, Copy)]
+pub struct RefreshTokenRecords;
+
+impl TableKind for RefreshTokenRecords {
+    const VARIABLE: &'static str = "REFRESH_TOKENS_TABLE";
 }
 
 impl RefreshTokenTable {
-    pub fn new(client: Client, name: impl Into<String>) -> Self {
-        Self { client, name: name.into() }
-    }
-
-    /// Uses the table named by `REFRESH_TOKENS_TABLE`.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(aws), required_env("REFRESH_TOKENS_TABLE")?))
-    }
-
     fn key(hash: &str) -> AttributeValue {
         AttributeValue::S(hash.to_owned())
     }

@@ -1,27 +1,17 @@
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, USERS_TABLE, classify};
-use crate::{
-    config::{ConfigError, required_env},
-    users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
-};
+use super::{StoreError, Table, TableKind, USERS_TABLE, classify};
+use crate::users::{CreateUser, FindUser, RevokeUserTokens, User, Username};
 
 /// The users table (`USERS_TABLE`).
-#[derive(Debug, Clone)]
-pub struct UserTable {
-    client: Client,
-    name: String,
-}
+pub type UserTable = Table<Users>;
 
-impl UserTable {
-    pub fn new(client: Client, name: impl Into<String>) -> Self {
-        Self { client, name: name.into() }
-    }
+/// Marks the users table.
+#[derive(Debug, Clone, Copy)]
+pub struct Users;
 
-    /// Uses the table named by `USERS_TABLE`.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(aws), required_env("USERS_TABLE")?))
-    }
+impl TableKind for Users {
+    const VARIABLE: &'static str = "USERS_TABLE";
 }
 
 impl CreateUser for UserTable {

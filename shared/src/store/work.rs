@@ -1,27 +1,17 @@
-use aws_sdk_dynamodb::{Client, types::AttributeValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, WORK_ITEMS_TABLE, classify};
-use crate::{
-    config::{ConfigError, required_env},
-    work::{Cursor, ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
-};
+use super::{StoreError, Table, TableKind, WORK_ITEMS_TABLE, classify};
+use crate::work::{Cursor, ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem};
 
 /// The work-items table (`WORK_ITEMS_TABLE`).
-#[derive(Debug, Clone)]
-pub struct WorkItemTable {
-    client: Client,
-    name: String,
-}
+pub type WorkItemTable = Table<WorkItems>;
 
-impl WorkItemTable {
-    pub fn new(client: Client, name: impl Into<String>) -> Self {
-        Self { client, name: name.into() }
-    }
+/// Marks the work-items table.
+#[derive(Debug, Clone, Copy)]
+pub struct WorkItems;
 
-    /// Uses the table named by `WORK_ITEMS_TABLE`.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(Client::new(aws), required_env("WORK_ITEMS_TABLE")?))
-    }
+impl TableKind for WorkItems {
+    const VARIABLE: &'static str = "WORK_ITEMS_TABLE";
 }
 
 impl PutWorkItem for WorkItemTable {

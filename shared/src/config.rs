@@ -210,8 +210,8 @@ mod tests {
     }
 
     #[test]
-    fn the_blog_secret_repeated_to_length_is_refused() {
-        let weak = "super-secret".repeat(4);
+    fn a_word_repeated_to_length_is_refused() {
+        let weak = "hunter2-".repeat(5);
         assert!(SigningSecret::new(weak.into_bytes()).is_err());
     }
 

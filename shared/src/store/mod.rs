@@ -9,7 +9,10 @@ mod work;
 use std::{marker::PhantomData, time::Duration};
 
 use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
-use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
+use aws_sdk_dynamodb::{
+    error::{ProvideErrorMetadata, SdkError},
+    operation::update_item::UpdateItemError,
+};
 
 pub use attempts::LoginAttemptTable;
 pub use refresh::RefreshTokenTable;
@@ -103,6 +106,20 @@ where
         StoreError::Unavailable(Box::new(error))
     } else {
         StoreError::Unexpected(Box::new(error))
+    }
+}
+
+/// An update whose condition no longer held did nothing that still mattered: `Ok`.
+pub(crate) fn moot_if_condition_failed<T, R>(
+    result: Result<T, SdkError<UpdateItemError, R>>,
+) -> Result<(), StoreError>
+where
+    R: std::fmt::Debug + Send + Sync + 'static,
+{
+    match result {
+        Ok(_) => Ok(()),
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
+        Err(e) => Err(classify(e)),
     }
 }
 

@@ -3,7 +3,7 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, Put, TransactWriteItem, Update},
 };
 
-use super::{REFRESH_TOKENS_TABLE, StoreError, Table, TableKind, classify};
+use super::{REFRESH_TOKENS_TABLE, StoreError, Table, TableKind, classify, moot_if_condition_failed};
 use crate::refresh::{Family, RefreshRecord, RefreshTokens, Rotation};
 
 /// The refresh-token table (`REFRESH_TOKENS_TABLE`): token hashes and their families.
@@ -135,13 +135,7 @@ impl RefreshTokens for RefreshTokenTable {
             .expression_attribute_values(":yes", AttributeValue::Bool(true))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // Already gone (expired): nothing left to revoke.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        // Already gone (expired): nothing left to revoke.
+        moot_if_condition_failed(result)
     }
 }

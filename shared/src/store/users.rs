@@ -1,6 +1,6 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, Table, TableKind, USERS_TABLE, classify};
+use super::{StoreError, Table, TableKind, USERS_TABLE, classify, moot_if_condition_failed};
 use crate::users::{CreateUser, FindUser, RevokeUserTokens, User, Username};
 
 /// The users table (`USERS_TABLE`).
@@ -64,13 +64,7 @@ impl RevokeUserTokens for UserTable {
             .expression_attribute_values(":owner", AttributeValue::S(user_id.to_owned()))
             .send()
             .await;
-        match result {
-            Ok(_) => Ok(()),
-            // The account is gone or was re-created: the caller's tokens are already dead.
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
-                Ok(())
-            }
-            Err(e) => Err(classify(e)),
-        }
+        // The account is gone or was re-created: the caller's tokens are already dead.
+        moot_if_condition_failed(result)
     }
 }

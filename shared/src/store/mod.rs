@@ -76,6 +76,12 @@ impl From<StoreError> for ApiError {
     }
 }
 
+impl From<aws_sdk_dynamodb::error::BuildError> for StoreError {
+    fn from(error: aws_sdk_dynamodb::error::BuildError) -> Self {
+        Self::Unexpected(Box::new(error))
+    }
+}
+
 impl From<serde_dynamo::Error> for StoreError {
     fn from(error: serde_dynamo::Error) -> Self {
         Self::Unexpected(Box::new(error))

@@ -40,8 +40,7 @@ impl RefreshTokenTable {
             .table_name(&self.name)
             .set_item(Some(serde_dynamo::to_item(item)?))
             .condition_expression("attribute_not_exists(token_hash)")
-            .build()
-            .map_err(|e| StoreError::Unexpected(Box::new(e)))?;
+            .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
     }
 }
@@ -83,7 +82,6 @@ impl RefreshTokens for RefreshTokenTable {
         token_version: u64,
         now_ms: u64,
     ) -> Result<Rotation, StoreError> {
-        let build = |e: aws_sdk_dynamodb::error::BuildError| StoreError::Unexpected(Box::new(e));
         let consume = Update::builder()
             .table_name(&self.name)
             .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(&parent.token_hash))
@@ -91,8 +89,7 @@ impl RefreshTokens for RefreshTokenTable {
             .condition_expression("attribute_exists(token_hash) AND attribute_not_exists(used_at_ms)")
             .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
             .expression_attribute_values(":child", AttributeValue::S(child.token_hash.clone()))
-            .build()
-            .map_err(build)?;
+            .build()?;
         let extend_family = Update::builder()
             .table_name(&self.name)
             .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(&Family::key(&parent.family_id)))
@@ -103,8 +100,7 @@ impl RefreshTokens for RefreshTokenTable {
             .expression_attribute_values(":expires", AttributeValue::N(child.expires_at.to_string()))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
             .expression_attribute_values(":version", AttributeValue::N(token_version.to_string()))
-            .build()
-            .map_err(build)?;
+            .build()?;
         let result = self
             .client
             .transact_write_items()

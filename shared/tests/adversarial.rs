@@ -393,3 +393,64 @@ async fn hostile_signups_and_logins_get_precise_errors_and_store_nothing() {
     assert_eq!(stack.snapshot(ALL_BUT_ATTEMPTS).await, before, "only failure counters changed");
     println!("signup/auth cases: {}", cases.len() + 3 + 4);
 }
+
+/// Sends `event` to one function through the emulator's Lambda Invoke endpoint, as API Gateway
+/// would, and returns the function's JSON result.
+async fn invoke(stack: &Stack, function: &str, event: &Value) -> Value {
+    let url = format!("{}/2015-03-31/functions/{function}/invocations", stack.base);
+    let response = stack.http.post(url).json(event).send().await.unwrap();
+    assert!(response.status().is_success(), "invoke {function}: {}", response.status());
+    response.json().await.unwrap()
+}
+
+fn sample_event(name: &str) -> Value {
+    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+/// Shapes that API Gateway delivers but the local HTTP emulator cannot produce (a non-UTF-8 body,
+/// repeated `Authorization` headers joined with ", "), invoked directly with real events.
+#[tokio::test]
+async fn gateway_only_shapes_are_refused_and_change_nothing() {
+    let _serial = SERIAL.lock().await;
+    let stack = Stack::new().await;
+    let name = unique("joined");
+    stack.json("/signup", json!({"username": name, "password": "a fine password"})).await;
+    let session = stack.json("/auth", json!({"username": name, "password": "a fine password"})).await;
+    let access = format!("JWT {}", session["access_token"].as_str().unwrap());
+    let joined = format!("{access}, {access}");
+    let before = stack.snapshot(ALL_TABLES).await;
+
+    // Invalid UTF-8 arrives base64-encoded, as API Gateway sends any non-text body.
+    let mut signup = sample_event("signup");
+    let invalid =
+        [br#"{"username":"bad"#.as_slice(), b"\xff\xfe", br#"","password":"a fine password"}"#].concat();
+    signup["body"] = json!(STANDARD.encode(&invalid));
+    signup["isBase64Encoded"] = json!(true);
+    let response = invoke(&stack, "signup", &signup).await;
+    assert_eq!(response["statusCode"], 400, "invalid UTF-8: {response}");
+    let error: Value = serde_json::from_str(response["body"].as_str().unwrap()).unwrap();
+    assert_eq!(error["Status"], "Error", "the JSON error envelope: {error}");
+
+    // The authorizer: one valid token is allowed, the same token twice is not.
+    let mut authorize = sample_event("authorizer");
+    authorize["identitySource"] = json!([access]);
+    authorize["headers"]["authorization"] = json!(access);
+    assert_eq!(invoke(&stack, "authorizer", &authorize).await["isAuthorized"], true, "baseline");
+    authorize["identitySource"] = json!([joined]);
+    authorize["headers"]["authorization"] = json!(joined);
+    let denied = invoke(&stack, "authorizer", &authorize).await;
+    assert_eq!(denied["isAuthorized"], false, "two Authorization headers: {denied}");
+
+    // And the protected functions' own check, which runs where no authorizer does.
+    for function in ["list-work", "create-work"] {
+        let mut event = sample_event(function);
+        event["headers"]["authorization"] = json!(joined);
+        if let Some(context) = event["requestContext"].as_object_mut() {
+            context.remove("authorizer");
+        }
+        let response = invoke(&stack, function, &event).await;
+        assert_eq!(response["statusCode"], 401, "{function} with two Authorization headers: {response}");
+    }
+    assert_eq!(stack.snapshot(ALL_TABLES).await, before, "no table changed");
+}

@@ -1,4 +1,4 @@
-.PHONY: dev test rotate-local-key
+.PHONY: dev test rotate-local-key bench bench-smoke
 
 ## Run the API locally on http://127.0.0.1:9000 over DynamoDB Local (installs what is missing).
 dev:
@@ -14,3 +14,11 @@ rotate-local-key:
 	@mv .local/jwt-secret .local/jwt-previous-secret
 	@(umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > .local/jwt-secret)
 	@echo "rotated: restart make dev; tokens signed with the previous key stay valid"
+
+## Benchmarks beside the Python and Node peers; writes BENCHMARKS.md and bench/chart.svg (~40 min).
+bench:
+	./scripts/bench.sh
+
+## Every benchmark for a handful of iterations (part of `make test`); timings are not meaningful.
+bench-smoke:
+	BENCH_MODE=smoke ./scripts/bench.sh

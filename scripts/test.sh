@@ -75,6 +75,9 @@ schemathesis_run() {
 schemathesis_run --exclude-path /logout
 schemathesis_run --include-path /logout
 
+log "make bench-smoke: every benchmark for a few iterations so none rots (no timing is checked)"
+BENCH_MODE=smoke "$ROOT/scripts/bench.sh"
+
 # A short, seeded run of each fuzz target so they cannot rot; new inputs go to a scratch folder,
 # the committed corpus in fuzz/corpus is only read. FUZZ_SECONDS=0 skips (not in CI).
 fuzz_seconds="${FUZZ_SECONDS:-15}"

@@ -1,0 +1,276 @@
+//! Measure 3: a process under a minimal Lambda Runtime API emulator. Cold runs start a fresh
+//! process per sample and time exec → first `/next` (init) and exec → first response; a warm run
+//! sends thousands of invocations to one process. CPU time and peak RSS come from `wait4`.
+
+use std::{
+    path::Path,
+    sync::{Arc, Mutex},
+    time::{Duration, Instant, SystemTime, UNIX_EPOCH},
+};
+
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper::{
+    Method, Request, Response, StatusCode, body::Incoming, server::conn::http1, service::service_fn,
+};
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::{net::TcpListener, sync::Notify};
+
+use crate::{Args, Error, rusage_cpu_micros, write_json};
+
+/// Warm invocations left out of the wall-time samples while the process settles.
+const WARM_SETTLE: usize = 100;
+const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What the emulator saw of one process.
+struct ProcessRun {
+    init: Duration,
+    responses: Vec<Duration>,
+    cpu_us: f64,
+    max_rss_kib: f64,
+    first_response: String,
+}
+
+/// The emulator's side of one process: the events to hand out and what came back.
+struct Emulator {
+    events: Arc<Vec<Bytes>>,
+    invocations: usize,
+    started: Instant,
+    state: Mutex<State>,
+    done: Notify,
+}
+
+#[derive(Default)]
+struct State {
+    served: usize,
+    first_next: Option<Duration>,
+    responses: Vec<Duration>,
+    first_response: Option<Bytes>,
+    failure: Option<String>,
+}
+
+impl Emulator {
+    async fn handle(&self, request: Request<Incoming>) -> Result<Response<Full<Bytes>>, hyper::Error> {
+        let path = request.uri().path().to_owned();
+        if request.method() == Method::GET && path.ends_with("/invocation/next") {
+            return Ok(self.next().await);
+        }
+        let body = request.into_body().collect().await?.to_bytes();
+        let at = self.started.elapsed();
+        let mut state = self.state.lock().unwrap();
+        if path.ends_with("/response") || path.ends_with("/error") && path.contains("/invocation/") {
+            // A function error is an answer too (rotate-key has no Secrets Manager here).
+            state.first_response.get_or_insert(body);
+            state.responses.push(at);
+            if state.responses.len() == self.invocations {
+                self.done.notify_one();
+            }
+        } else {
+            state.failure = Some(format!("{path}: {}", String::from_utf8_lossy(&body)));
+            self.done.notify_one();
+        }
+        Ok(Response::builder().status(StatusCode::ACCEPTED).body(Full::from(r#"{"status":"OK"}"#)).unwrap())
+    }
+
+    /// The next event; once all are handed out, a `/next` that never answers, as in a frozen sandbox.
+    async fn next(&self) -> Response<Full<Bytes>> {
+        let served = {
+            let mut state = self.state.lock().unwrap();
+            state.first_next.get_or_insert(self.started.elapsed());
+            state.served += 1;
+            state.served
+        };
+        if served > self.invocations {
+            std::future::pending::<()>().await;
+        }
+        let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
+        Response::builder()
+            .header("content-type", "application/json")
+            .header("lambda-runtime-aws-request-id", format!("bench-{served}"))
+            .header("lambda-runtime-deadline-ms", deadline.as_millis().to_string())
+            .header(
+                "lambda-runtime-invoked-function-arn",
+                "arn:aws:lambda:us-east-1:123456789012:function:bench",
+            )
+            .header("lambda-runtime-trace-id", "Root=1-00000000-000000000000000000000000")
+            .body(Full::new(self.events[(served - 1) % self.events.len()].clone()))
+            .unwrap()
+    }
+}
+
+/// Starts `command` against a fresh emulator, feeds it `invocations` events and kills it.
+async fn run_process(
+    command: &[String],
+    function: &str,
+    events: &Arc<Vec<Bytes>>,
+    invocations: usize,
+    log: &Path,
+) -> Result<ProcessRun, Error> {
+    let listener = TcpListener::bind("127.0.0.1:0").await?;
+    let address = listener.local_addr()?;
+    let emulator = Arc::new(Emulator {
+        events: events.clone(),
+        invocations,
+        started: Instant::now(),
+        state: Mutex::default(),
+        done: Notify::new(),
+    });
+    let server = tokio::spawn({
+        let emulator = emulator.clone();
+        async move {
+            while let Ok((stream, _)) = listener.accept().await {
+                let emulator = emulator.clone();
+                tokio::spawn(async move {
+                    let service = service_fn(|request| {
+                        let emulator = emulator.clone();
+                        async move { emulator.handle(request).await }
+                    });
+                    let _ = http1::Builder::new().serve_connection(TokioIo::new(stream), service).await;
+                });
+            }
+        }
+    });
+    let child = std::process::Command::new(&command[0])
+        .args(&command[1..])
+        .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
+        .env("AWS_LAMBDA_FUNCTION_NAME", function)
+        .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
+        .env("AWS_LAMBDA_FUNCTION_MEMORY_SIZE", "1024")
+        .env("AWS_LAMBDA_LOG_GROUP_NAME", format!("/aws/lambda/{function}"))
+        .env("AWS_LAMBDA_LOG_STREAM_NAME", "bench")
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::fs::File::create(log)?)
+        .spawn()
+        .map_err(|e| format!("cannot start {command:?}: {e}"))?;
+    let pid = child.id() as libc::pid_t;
+    let deadline = tokio::time::Instant::now() + PROCESS_TIMEOUT;
+    let early_exit = loop {
+        tokio::select! {
+            () = emulator.done.notified() => break None,
+            () = tokio::time::sleep(Duration::from_millis(2)) => {
+                if let Some(usage) = reap(pid, libc::WNOHANG) {
+                    break Some(usage);
+                }
+                if tokio::time::Instant::now() > deadline {
+                    break None;
+                }
+            }
+        }
+    };
+    let usage = match early_exit {
+        Some(usage) => usage,
+        None => {
+            // SAFETY: `pid` is our child and has not been reaped.
+            unsafe { libc::kill(pid, libc::SIGKILL) };
+            reap(pid, 0).ok_or("wait4 failed")?
+        }
+    };
+    server.abort();
+    let state = std::mem::take(&mut *emulator.state.lock().unwrap());
+    if let Some(failure) = state.failure {
+        return Err(format!("{function} reported an error: {failure} (log: {})", log.display()).into());
+    }
+    if state.responses.len() < invocations {
+        return Err(format!(
+            "{function}: {} of {invocations} responses before it {} (log: {})",
+            state.responses.len(),
+            if early_exit.is_some() { "exited" } else { "timed out" },
+            log.display()
+        )
+        .into());
+    }
+    let first_response = state.first_response.unwrap_or_default();
+    Ok(ProcessRun {
+        init: state.first_next.unwrap_or_default(),
+        responses: state.responses,
+        cpu_us: rusage_cpu_micros(&usage),
+        max_rss_kib: max_rss_kib(&usage),
+        first_response: String::from_utf8_lossy(&first_response[..first_response.len().min(300)]).into(),
+    })
+}
+
+/// `wait4` on our child: its resource usage once it has exited.
+fn reap(pid: libc::pid_t, options: libc::c_int) -> Option<libc::rusage> {
+    // SAFETY: wait4 only writes the status and the struct it is given.
+    unsafe {
+        let mut status = 0;
+        let mut usage = std::mem::zeroed::<libc::rusage>();
+        (libc::wait4(pid, &mut status, options, &mut usage) == pid).then_some(usage)
+    }
+}
+
+fn max_rss_kib(usage: &libc::rusage) -> f64 {
+    let raw = usage.ru_maxrss as f64;
+    if cfg!(target_os = "macos") { raw / 1024.0 } else { raw }
+}
+
+fn millis(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+fn median(values: &[f64]) -> f64 {
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
+}
+
+/// `bench runtime`: cold and warm runs of one command; see `USAGE`.
+pub async fn run(args: &Args) -> Result<(), Error> {
+    let id = args.text("id")?;
+    let out = Path::new(args.text("out")?);
+    let log = out.with_extension("log");
+    let command = &args.rest;
+    if command.is_empty() {
+        return Err("no command after --".into());
+    }
+    let text = std::fs::read_to_string(args.text("event")?)?;
+    let events: Vec<Bytes> = if args.text("event")?.ends_with(".jsonl") {
+        text.lines().map(|l| Bytes::from(l.to_owned())).collect()
+    } else {
+        vec![Bytes::from(serde_json::from_str::<serde_json::Value>(&text)?.to_string())]
+    };
+    let events = Arc::new(events);
+
+    let (mut init_ms, mut first_response_ms, mut cpu_ms, mut max_rss) = (vec![], vec![], vec![], vec![]);
+    let mut first_response = String::new();
+    for _ in 0..args.number("cold", 30)? {
+        let run = run_process(command, id, &events, 1, &log).await?;
+        init_ms.push(millis(run.init));
+        first_response_ms.push(millis(run.responses[0]));
+        cpu_ms.push(run.cpu_us / 1e3);
+        max_rss.push(run.max_rss_kib);
+        first_response = run.first_response;
+    }
+    let warm = match args.number("warm", 0)? {
+        0 => serde_json::Value::Null,
+        invocations => {
+            let run = run_process(command, id, &events, invocations, &log).await?;
+            let settled = run.responses.iter().skip(WARM_SETTLE.min(invocations / 10));
+            let wall_us: Vec<f64> =
+                settled.clone().zip(settled.skip(1)).map(|(a, b)| (*b - *a).as_secs_f64() * 1e6).collect();
+            // Whole-process CPU minus a typical cold run (init and one invocation).
+            let cold_cpu_us = median(&cpu_ms) * 1e3;
+            let per_invocation =
+                (run.cpu_us - cold_cpu_us) / (invocations - usize::from(cold_cpu_us > 0.0)) as f64;
+            first_response = run.first_response;
+            json!({
+                "invocations": invocations, "cpu_us_per_invocation": per_invocation,
+                "wall_us": wall_us, "max_rss_kib": run.max_rss_kib,
+            })
+        }
+    };
+    println!("{id}: init {:.1} ms, first response: {first_response}", median(&init_ms));
+    write_json(
+        out,
+        &json!({
+            "id": id, "name": args.text("name")?, "kind": args.text("kind")?,
+            "cold": {
+                "init_ms": init_ms, "first_response_ms": first_response_ms,
+                "cpu_ms": cpu_ms, "max_rss_kib": max_rss,
+            },
+            "warm": warm, "first_response": first_response,
+        }),
+    )
+}

@@ -1,0 +1,71 @@
+//! Measure 2, ours: the authorizer's handler in one process, event JSON text in and decision
+//! JSON text out, as the peers in bench/peers do it. The account lookup is an in-memory map
+//! (the peers do none); its DynamoDB cost is measured separately.
+
+use std::{collections::HashMap, path::Path, time::Instant};
+
+use auth_core::{
+    api::authorize,
+    config::{SigningSecret, TokenSettings},
+    identity::Authenticator,
+    store::StoreError,
+    tokens::{TokenService, unix_now},
+    users::{FindUser, User, Username},
+};
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
+use serde_json::json;
+
+use crate::{Error, events, own_cpu_micros, write_json};
+
+const WARM_UP: usize = 1_000;
+
+struct InMemoryUsers(HashMap<String, User>);
+
+impl FindUser for InMemoryUsers {
+    async fn find_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
+        Ok(self.0.get(username.as_str()).cloned())
+    }
+}
+
+pub async fn run(events_file: &Path, out: &Path, rounds: usize) -> Result<(), Error> {
+    let secret = SigningSecret::new(std::env::var("JWT_SECRET")?.into_bytes())?;
+    let users = events::users().into_iter().map(|u| (u.username.as_str().to_owned(), u)).collect();
+    let authenticator =
+        Authenticator::new(TokenService::new(&secret, TokenSettings::default()), InMemoryUsers(users));
+    let text = std::fs::read_to_string(events_file)?;
+    let lines: Vec<&str> = text.lines().collect();
+
+    let invoke = async |line: &str| -> Result<bool, Error> {
+        let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(line)?;
+        let decision = authorize(&authenticator, &request, unix_now()).await;
+        std::hint::black_box(serde_json::to_string(&decision)?);
+        Ok(decision.is_authorized)
+    };
+    for line in lines.iter().take(WARM_UP) {
+        invoke(line).await?;
+    }
+    let mut rounds_cpu_us = vec![];
+    let mut wall_us = Vec::with_capacity(lines.len());
+    let mut allowed = 0;
+    for round in 0..rounds {
+        let last = round + 1 == rounds;
+        let cpu = own_cpu_micros();
+        for line in &lines {
+            let started = Instant::now();
+            let is_allowed = invoke(line).await?;
+            if last {
+                wall_us.push(started.elapsed().as_secs_f64() * 1e6);
+                allowed += usize::from(is_allowed);
+            }
+        }
+        rounds_cpu_us.push((own_cpu_micros() - cpu) / lines.len() as f64);
+    }
+    write_json(
+        out,
+        &json!({
+            "id": "rust", "name": "ours (Rust, jsonwebtoken + aws-lc-rs)", "invocations": lines.len(),
+            "rounds_cpu_us": rounds_cpu_us, "wall_us": wall_us,
+            "allowed": allowed, "denied": lines.len() - allowed,
+        }),
+    )
+}

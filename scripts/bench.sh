@@ -1,0 +1,170 @@
+#!/usr/bin/env bash
+# `make bench`: every measure of BENCHMARKS.md in one run, ours beside the Python and Node peers
+# and the physical floors, then BENCHMARKS.md and bench/chart.svg.
+# `make bench-smoke` (BENCH_MODE=smoke): each measure for a handful of iterations on debug
+# builds, written under target/bench/ only, so nothing rots. Neither asserts any timing.
+set -euo pipefail
+set -m
+source "$(dirname "$0")/lib.sh"
+source "$ROOT/bench/peers/install.sh"
+cd "$ROOT"
+
+mode="${BENCH_MODE:-full}"
+case "$mode" in
+  full) events=10000 rounds=5 cold=30 warm=10000 slow=50 argon=20 others=100,100000 samples=200 ;;
+  smoke) events=300 rounds=2 cold=2 warm=200 slow=3 argon=2 others=10,100 samples=5 ;;
+  *) die "BENCH_MODE must be full or smoke" ;;
+esac
+out="$ROOT/target/bench"
+results="$out/results"
+rm -rf "$results" && mkdir -p "$results"
+
+ensure_tools
+ensure_bench_peers
+functions=(signup auth refresh logout list-work create-work authorizer rotate-key)
+packages=(-p bench)
+for f in "${functions[@]}"; do packages+=(-p "$f"); done
+
+if [ "$mode" = full ]; then
+  log "release build of the functions, the harness and the echo floor"
+  cargo build --release --locked "${packages[@]}"
+  bin="$ROOT/target/release"
+else
+  cargo build --locked "${packages[@]}" -p auth-core
+  bin="$ROOT/target/debug"
+fi
+
+log "machine"
+"$BENCH_PYTHON" - "$results/machine.json" "$mode" "$([ "$mode" = full ] && echo release || echo dev)" <<'PY'
+import json, os, platform, subprocess, sys
+def run(*cmd):
+    try:
+        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
+    except OSError:
+        return "unknown"
+cpu = platform.processor() or platform.machine()
+if os.path.exists("/proc/cpuinfo"):
+    names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
+    cpu = names[0] if names else cpu
+elif platform.system() == "Darwin":
+    cpu = run("sysctl", "-n", "machdep.cpu.brand_string")
+memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
+json.dump({"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory, 1),
+           "os": platform.platform(terse=True), "kernel": platform.release(),
+           "rustc": run("rustc", "--version"), "python": platform.python_version(),
+           "node": run("node", "--version"), "date": run("date", "-u", "+%Y-%m-%d"),
+           "mode": sys.argv[2], "profile": sys.argv[3]}, open(sys.argv[1], "w"), indent=1)
+PY
+
+log "1. token verify: criterion, ours against raw HMAC-SHA256"
+if [ "$mode" = full ]; then
+  cargo bench --locked -p auth-core --bench token_verify
+else
+  cargo bench --locked --profile dev -p auth-core --bench token_verify -- \
+    --warm-up-time 0.1 --measurement-time 0.2 --sample-size 10
+fi
+
+stop_on_exit
+ddb_port="$(free_port)"
+start_dynamodb "$ddb_port"
+use_local_aws "$ddb_port"
+suffix="bench-$$"
+export USERS_TABLE="users-$suffix" WORK_ITEMS_TABLE="work-$suffix" LOGIN_ATTEMPTS_TABLE="attempts-$suffix" \
+  REFRESH_TOKENS_TABLE="refresh-$suffix"
+JWT_SECRET="$(random_secret)"
+export JWT_SECRET
+"$bin/create-tables"
+
+log "2. authorizer in process: $events events, ours and the peers"
+"$bin/bench" events "$out/events.jsonl" --count "$events" >"$out/events.meta.json"
+JWT_KID="$("$BENCH_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["kid"])' "$out/events.meta.json")"
+export JWT_KID
+"$bin/bench" authorizer "$out/events.jsonl" "$results/authorizer_inprocess_rust.json" --rounds "$rounds"
+(cd bench/peers/python && "$BENCH_PYTHON" inprocess.py "$out/events.jsonl" \
+  "$results/authorizer_inprocess_pyjwt.json" --rounds "$rounds")
+for kind in keyobject buffer; do
+  BENCH_SECRET_KIND="$kind" NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js \
+    bench/peers/node/authorizer_jsonwebtoken.js "$out/events.jsonl" \
+    "$results/authorizer_inprocess_node-jsonwebtoken-$kind.json" --rounds "$rounds"
+done
+NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js bench/peers/node/authorizer_fastjwt.js \
+  "$out/events.jsonl" "$results/authorizer_inprocess_node-fast-jwt.json" --rounds "$rounds"
+
+log "3. whole processes under the Runtime API emulator: $cold cold starts each, $warm warm invocations"
+"$bin/bench" seed-users
+# rotate-key finds no Secrets Manager here: its init is measured, its first answer is an error.
+export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$(free_port)"
+runtime() { "$bin/bench" runtime --cold "$cold" "$@"; }
+runtime --id echo --name "floor: bare lambda_runtime echo" --kind floor --warm "$warm" \
+  --event "$out/events.jsonl" --out "$results/runtime_echo.json" -- "$bin/echo"
+for f in "${functions[@]}"; do
+  event="events/$f.json" extra=()
+  if [ "$f" = authorizer ]; then event="$out/events.jsonl" extra=(--warm "$warm"); fi
+  runtime --id "$f" --name "$f" --kind function "${extra[@]}" --event "$event" \
+    --out "$results/runtime_$f.json" -- "$bin/$f"
+done
+PYTHONPATH="$ROOT/bench/peers/python" runtime --id python-authorizer --name "Python + PyJWT (awslambdaric)" \
+  --kind peer --warm "$warm" --event "$out/events.jsonl" --out "$results/runtime_python-authorizer.json" \
+  -- "$BENCH_PYTHON" -m awslambdaric authorizer.handler
+NODE_PATH="$BENCH_NODE_MODULES" runtime --id node-authorizer --name "Node + jsonwebtoken (KeyObject)" \
+  --kind peer --warm "$warm" --event "$out/events.jsonl" --out "$results/runtime_node-authorizer.json" \
+  -- node bench/peers/node/runtime.js "$ROOT/bench/peers/node/authorizer_jsonwebtoken.js"
+
+log "issue 3: a 1 MiB signup (413) against a signup that hashes (409), $slow each"
+"$BENCH_PYTHON" - "$out" <<'PY'
+import json, sys
+event = json.load(open("events/signup.json"))
+json.dump(event, open(f"{sys.argv[1]}/signup-hashing.json", "w"))
+event["body"] = " " * (1024 * 1024)
+json.dump(event, open(f"{sys.argv[1]}/signup-oversized.json", "w"))
+PY
+for case in hashing oversized; do
+  "$bin/bench" runtime --cold 0 --warm "$slow" --id "signup-$case" --name "signup ($case)" --kind function \
+    --event "$out/signup-$case.json" --out "$out/signup-$case.json.result" -- "$bin/signup"
+done
+"$BENCH_PYTHON" - "$out" "$results/http_413.json" <<'PY'
+import json, sys
+wall = lambda case: [us / 1000 for us in json.load(open(f"{sys.argv[1]}/signup-{case}.json.result"))["warm"]["wall_us"]]
+json.dump({"oversized_ms": wall("oversized"), "hashing_login_ms": wall("hashing")}, open(sys.argv[2], "w"))
+PY
+
+log "4. sizes: exactly one TLS stack, and the zips sam build makes"
+"$BENCH_PYTHON" - "$results/sizes.json" "$mode" "${functions[@]}" <<'PY'
+import json, os, subprocess, sys, tomllib, zipfile
+out, mode, functions = sys.argv[1], sys.argv[2], sys.argv[3:]
+tree = subprocess.run(["cargo", "tree", "--locked", "-e", "normal", "--prefix", "none", "--format", "{p}"]
+                      + [a for f in functions for a in ("-p", f)], capture_output=True, text=True, check=True)
+crates = {line.split()[0] for line in tree.stdout.splitlines() if line.strip()}
+tls = sorted(c for c in crates if c in ("rustls", "openssl", "native-tls", "boring"))
+crypto = sorted(c for c in crates if c in ("aws-lc-rs", "ring", "openssl-sys", "aws-lc-sys", "aws-lc-fips-sys"))
+rows = []
+if mode == "full":
+    for arch in ("arm64", "x86_64"):
+        flag = "--arm64" if arch == "arm64" else "--x86-64"
+        print(f"cargo lambda build --release {flag}", file=sys.stderr, flush=True)
+        subprocess.run(["cargo", "lambda", "build", "--release", "--locked", flag, "--output-format", "zip"]
+                       + [a for f in functions for a in ("-p", f)], check=True)
+        for f in functions:
+            path = f"target/lambda/{f}/bootstrap.zip"
+            with zipfile.ZipFile(path) as z:
+                binary = sum(i.file_size for i in z.infolist())
+            rows.append({"function": f, "arch": arch, "zip_bytes": os.path.getsize(path), "binary_bytes": binary})
+profile = tomllib.load(open("Cargo.toml", "rb"))["profile"]["release"]
+json.dump({"functions": rows, "tls": {"stacks": tls, "crypto": crypto}, "profile": profile},
+          open(out, "w"), indent=1)
+PY
+
+log "5. argon2id at the production parameters: ours and argon2-cffi"
+"$bin/bench" argon2 "$results/argon2_ours.json" --iterations "$argon"
+"$BENCH_PYTHON" bench/peers/python/argon2_bench.py "$results/argon2_argon2-cffi.json" --iterations "$argon"
+
+log "6. list-work: one page with $others items of other users"
+"$bin/bench" list-work "$results/list_work.json" --others "$others" --samples "$samples"
+
+if [ "$mode" = full ]; then
+  report=(--out BENCHMARKS.md --chart bench/chart.svg)
+else
+  report=(--out "$out/BENCHMARKS.md" --chart "$out/chart.svg")
+fi
+python3 bench/report.py "$results" --criterion target/criterion "${report[@]}"
+log "wrote ${report[1]} and ${report[3]}"

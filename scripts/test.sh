@@ -30,7 +30,8 @@ export USERS_TABLE="e2e-users-$suffix" WORK_ITEMS_TABLE="e2e-work-$suffix" LOGIN
   REFRESH_TOKENS_TABLE="e2e-refresh-$suffix"
 JWT_SECRET="$(random_secret)"
 # A short grace window lets the end-to-end tests see reuse detection without waiting long.
-export JWT_SECRET REFRESH_GRACE_SECONDS=1
+# Revocation must show at once in the end-to-end tests; the account-check cache has unit tests.
+export JWT_SECRET REFRESH_GRACE_SECONDS=1 ACCOUNT_CHECK_CACHE_SECONDS=0
 cargo run --quiet --locked -p auth-core --bin create-tables
 
 watch_port="$(free_port)"

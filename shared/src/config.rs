@@ -76,6 +76,26 @@ impl TokenSettings {
     }
 }
 
+/// How long an authorizer reuses a finding that an account is live at a token version
+/// (`ACCOUNT_CHECK_CACHE_SECONDS`, default 10, 0 to 300; 0 asks DynamoDB on every check).
+/// Revocation then reaches a warm instance within this time.
+pub fn account_check_cache_from_env() -> Result<Duration, ConfigError> {
+    let Some(raw) = optional_env("ACCOUNT_CHECK_CACHE_SECONDS") else {
+        return Ok(DEFAULT_ACCOUNT_CHECK_CACHE);
+    };
+    let invalid = |reason: String| ConfigError::Invalid { name: "ACCOUNT_CHECK_CACHE_SECONDS", reason };
+    let seconds: u64 =
+        raw.trim().parse().map_err(|_| invalid(format!("{raw:?} is not a whole number of seconds")))?;
+    if seconds > ACCOUNT_CHECK_CACHE_MAX_SECONDS {
+        return Err(invalid(format!("{seconds} is more than {ACCOUNT_CHECK_CACHE_MAX_SECONDS} seconds")));
+    }
+    Ok(Duration::from_secs(seconds))
+}
+
+/// Default of `ACCOUNT_CHECK_CACHE_SECONDS`.
+pub const DEFAULT_ACCOUNT_CHECK_CACHE: Duration = Duration::from_secs(10);
+const ACCOUNT_CHECK_CACHE_MAX_SECONDS: u64 = 300;
+
 fn parse_ttl(raw: &str) -> Result<u64, String> {
     let seconds: u64 = raw.trim().parse().map_err(|_| format!("{raw:?} is not a whole number of seconds"))?;
     if ACCESS_TOKEN_TTL_RANGE.contains(&seconds) {

@@ -1,11 +1,17 @@
 //! Who is calling: the identity the authorizer vouched for, or a verified `Authorization` header.
 
+use std::{
+    collections::HashMap,
+    sync::Mutex,
+    time::{Duration, Instant},
+};
+
 use lambda_http::{Request, RequestExt, http::header::AUTHORIZATION, request::RequestContext};
 use serde_json::{Map, Value};
 
 use crate::{
     ApiError,
-    config::ConfigError,
+    config::{ConfigError, account_check_cache_from_env},
     store::{StoreError, UserTable},
     tokens::{self, Claims, LEEWAY_SECONDS, TokenError, TokenService},
     users::{FindUser, Username},
@@ -61,37 +67,89 @@ pub enum Rejection {
 pub struct Authenticator<U> {
     tokens: TokenService,
     users: U,
+    live: LiveAccounts,
 }
 
 impl<U: FindUser> Authenticator<U> {
+    /// An authenticator that reads the account on every check.
     pub fn new(tokens: TokenService, users: U) -> Self {
-        Self { tokens, users }
+        Self { tokens, users, live: LiveAccounts::new(Duration::ZERO) }
+    }
+
+    /// Reuses a live-account finding for `fresh_for` (see `ACCOUNT_CHECK_CACHE_SECONDS`).
+    pub fn caching_account_checks(mut self, fresh_for: Duration) -> Self {
+        self.live = LiveAccounts::new(fresh_for);
+        self
     }
 
     /// The caller behind `token`, or why not.
     #[tracing::instrument(name = "authenticate", skip_all)]
     pub async fn verify(&self, token: &str, now: u64) -> Result<Identity, Rejection> {
         let claims = self.tokens.verify_following_rotation(token, now).await?;
+        if self.live.vouches_for(&claims) {
+            return Ok(Identity::from(claims));
+        }
         let username = Username::parse(&claims.username).map_err(|_| Rejection::Revoked)?;
         let user = self.users.find_user(&username).await?.ok_or(Rejection::Revoked)?;
         if user.user_id != claims.sub || user.disabled || user.token_version != claims.ver {
             return Err(Rejection::Revoked);
         }
+        self.live.remember(&claims);
         Ok(Identity::from(claims))
+    }
+}
+
+/// Accounts recently found live, by user id: at which token version, and when.
+struct LiveAccounts {
+    fresh_for: Duration,
+    seen: Mutex<HashMap<String, (u64, Instant)>>,
+}
+
+impl LiveAccounts {
+    /// Entries kept before the map starts over, bounding memory under many distinct users.
+    const MAX_ENTRIES: usize = 10_000;
+
+    fn new(fresh_for: Duration) -> Self {
+        Self { fresh_for, seen: Mutex::default() }
+    }
+
+    fn vouches_for(&self, claims: &Claims) -> bool {
+        !self.fresh_for.is_zero()
+            && self
+                .seen
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(&claims.sub)
+                .is_some_and(|(version, at)| *version == claims.ver && at.elapsed() < self.fresh_for)
+    }
+
+    fn remember(&self, claims: &Claims) {
+        if self.fresh_for.is_zero() {
+            return;
+        }
+        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
+        if seen.len() >= Self::MAX_ENTRIES {
+            seen.clear();
+        }
+        seen.insert(claims.sub.clone(), (claims.ver, Instant::now()));
     }
 }
 
 impl Authenticator<UserTable> {
     /// For the authorizer: a signing secret and `USERS_TABLE` are required.
     pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
-        Ok(Self::new(TokenService::from_env(aws).await?, UserTable::from_env(aws)?))
+        Ok(Self::new(TokenService::from_env(aws).await?, UserTable::from_env(aws)?)
+            .caching_account_checks(account_check_cache_from_env()?))
     }
 
     /// For protected handlers: without a secret (deployed behind the authorizer) there is none,
     /// and requests without an authorizer context are refused.
     pub async fn from_env_optional(aws: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
         match TokenService::from_env_optional(aws).await? {
-            Some(tokens) => Ok(Some(Self::new(tokens, UserTable::from_env(aws)?))),
+            Some(tokens) => Ok(Some(
+                Self::new(tokens, UserTable::from_env(aws)?)
+                    .caching_account_checks(account_check_cache_from_env()?),
+            )),
             None => Ok(None),
         }
     }

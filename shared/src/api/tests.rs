@@ -1,5 +1,7 @@
 //! Handler tests on the sample events in `events/`, with the fake store.
 
+use std::time::Duration;
+
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
@@ -507,4 +509,44 @@ async fn logging_out_someone_elses_session_changes_nothing() {
         204
     );
     assert_eq!(refresh_with(&store, &joe["refresh_token"]).await.0, 200);
+}
+
+#[tokio::test]
+async fn a_live_account_finding_is_reused_only_while_fresh() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let token = login["access_token"].as_str().unwrap();
+    let authenticator =
+        Authenticator::new(tokens(), &store).caching_account_checks(Duration::from_millis(200));
+    assert!(authenticator.verify(token, unix_now()).await.is_ok());
+    store.users.lock().unwrap()[0].disabled = true;
+    assert!(authenticator.verify(token, unix_now()).await.is_ok(), "within the window the finding stands");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    assert!(authenticator.verify(token, unix_now()).await.is_err(), "a stale finding is checked again");
+    assert!(authenticator.verify(token, unix_now()).await.is_err(), "and a refusal is never cached");
+}
+
+#[tokio::test]
+async fn a_token_of_another_version_is_never_vouched_for_by_the_cache() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let old = login["access_token"].as_str().unwrap();
+    let authenticator = Authenticator::new(tokens(), &store).caching_account_checks(Duration::from_secs(60));
+    assert!(authenticator.verify(old, unix_now()).await.is_ok());
+    store.users.lock().unwrap()[0].token_version += 1;
+    let (_, fresh) = parts(auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    let fresh = fresh["access_token"].as_str().unwrap();
+    assert!(authenticator.verify(fresh, unix_now()).await.is_ok(), "the new version is read from the store");
+    assert!(authenticator.verify(old, unix_now()).await.is_err(), "which replaces the old finding");
+}
+
+#[tokio::test]
+async fn without_a_cache_every_check_reads_the_account() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let token = login["access_token"].as_str().unwrap();
+    let authenticator = authenticator(&store);
+    assert!(authenticator.verify(token, unix_now()).await.is_ok());
+    store.users.lock().unwrap()[0].disabled = true;
+    assert!(authenticator.verify(token, unix_now()).await.is_err());
 }

@@ -339,16 +339,16 @@ def section_list_work(results, f):
 def section_http_413(results):
     """Extra: an oversized body is refused before any password hashing."""
     lines = ["## Extra: oversized bodies", "",
-             "Through the local API: a 1 MiB body to `/signup` (answered 413) against a login with a wrong "
-             "password (which hashes).", ""]
+             "The signup function under the Runtime API emulator, warm: a 1 MiB body (answered 413) "
+             "against a well-formed signup of a taken name (hashed, then answered 409).", ""]
     doc = load_json(results / "http_413.json")
     if doc is None:
         return lines + [NOT_MEASURED]
     big, login = doc["oversized_ms"], doc["hashing_login_ms"]
     rows = [["1 MiB body to /signup (413)", fmt(median(big)), fmt(p90(big))],
-            ["wrong-password login (hashes)", fmt(median(login)), fmt(p90(login))]]
+            ["signup of a taken name (hashes, 409)", fmt(median(login)), fmt(p90(login))]]
     r = ratio(median(login), median(big))
-    verdict = (f"The 413 is answered before any hashing: the hashing login's median is {fmt_ratio(r)} "
+    verdict = (f"The 413 is answered before any hashing: the hashing signup's median is {fmt_ratio(r)} "
                "the 413's." if r and r > 1 else
                "⚠️ **Warning: the 413 is not faster than a hashing login; check that the body limit "
                "applies before hashing.**")
@@ -377,14 +377,16 @@ def header(machine):
     return lines + table(["Item", "Value"], [[k, machine.get(k, "—")] for k in keys], left=2)
 
 
-def render_markdown(machine, findings, sections, chart_path):
-    """The whole document."""
+def render_markdown(machine, findings, sections, chart_path, analysis):
+    """The whole document; `analysis` is the hand-written bench/ANALYSIS.md, appended as is."""
     lines = header(machine) + ["## Targets", ""]
     lines += table(["Measure", "Target", "Measured", "Met"],
                    [[m, g, v, tick(ok)] for m, g, v, ok in findings.targets], left=4)
     lines += [f"![headline ratios]({chart_path})", ""]
     for section in sections:
         lines += "\n".join(section).strip().splitlines() + [""]
+    if analysis:
+        lines += analysis.strip().splitlines() + [""]
     return "\n".join(lines).rstrip() + "\n"
 
 
@@ -457,7 +459,9 @@ def main():
                 section_list_work(results, findings),
                 section_http_413(results)]
     chart_path = Path(os.path.relpath(args.chart, args.out.parent)).as_posix()
-    markdown = render_markdown(load_json(results / "machine.json"), findings, sections, chart_path)
+    analysis_file = Path(__file__).with_name("ANALYSIS.md")
+    analysis = analysis_file.read_text(encoding="utf-8") if analysis_file.exists() else ""
+    markdown = render_markdown(load_json(results / "machine.json"), findings, sections, chart_path, analysis)
     for path, text in ((args.out, markdown), (args.chart, render_svg(findings.bars))):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding="utf-8")

@@ -159,6 +159,7 @@ async fn run_process(
             }
         }
     };
+    let peak_rss = peak_rss_kib(pid);
     let usage = match early_exit {
         Some(usage) => usage,
         None => {
@@ -186,7 +187,7 @@ async fn run_process(
         init: state.first_next.unwrap_or_default(),
         responses: state.responses,
         cpu_us: rusage_cpu_micros(&usage),
-        max_rss_kib: max_rss_kib(&usage),
+        max_rss_kib: peak_rss.unwrap_or_else(|| max_rss_kib(&usage)),
         first_response: String::from_utf8_lossy(&first_response[..first_response.len().min(300)]).into(),
     })
 }
@@ -199,6 +200,14 @@ fn reap(pid: libc::pid_t, options: libc::c_int) -> Option<libc::rusage> {
         let mut usage = std::mem::zeroed::<libc::rusage>();
         (libc::wait4(pid, &mut status, options, &mut usage) == pid).then_some(usage)
     }
+}
+
+/// The process's own peak RSS (`VmHWM`) on Linux. `ru_maxrss` is the fallback elsewhere; on
+/// Linux it can include the harness's memory the child shared before `exec`.
+fn peak_rss_kib(pid: libc::pid_t) -> Option<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
+    line.split_whitespace().nth(1)?.parse().ok()
 }
 
 fn max_rss_kib(usage: &libc::rusage) -> f64 {

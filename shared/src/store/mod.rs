@@ -9,6 +9,8 @@ mod work;
 use std::{marker::PhantomData, time::Duration};
 
 use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_sdk_dynamodb::config::SharedHttpClient;
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::update_item::UpdateItemError,
@@ -145,8 +147,45 @@ pub async fn aws_config() -> SdkConfig {
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
     aws_config::defaults(BehaviorVersion::latest())
+        .http_client(https_client())
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .load()
         .await
+}
+
+/// The roots AWS service endpoints chain to (Amazon Trust Services); see the file's header.
+const AWS_ROOTS: &[u8] = include_bytes!("../../certs/aws-roots.pem");
+
+/// The SDK's default HTTPS client (rustls on aws-lc), trusting only [`AWS_ROOTS`]: the default
+/// reads every file of the system store at start-up, most of a cold start.
+fn https_client() -> SharedHttpClient {
+    let roots = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
+    let context = TlsContext::builder().with_trust_store(roots).build().expect("a fixed trust store builds");
+    aws_smithy_http_client::Builder::new()
+        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_context(context)
+        .build_https()
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+
+    use super::*;
+
+    /// The trust store is parsed when the first connection is made; a bad bundle would panic there.
+    #[tokio::test]
+    async fn the_https_client_loads_the_aws_roots_and_fails_cleanly_without_a_server() {
+        let config = aws_sdk_dynamodb::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(https_client())
+            .endpoint_url("https://127.0.0.1:1")
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
+            .build();
+        let error = aws_sdk_dynamodb::Client::from_conf(config).list_tables().send().await.unwrap_err();
+        assert!(matches!(error, SdkError::DispatchFailure(_)), "{error:?}");
+        assert_eq!(AWS_ROOTS.windows(27).filter(|w| w == b"-----BEGIN CERTIFICATE-----").count(), 5);
+    }
 }

@@ -11,8 +11,8 @@ cd "$ROOT"
 
 mode="${BENCH_MODE:-full}"
 case "$mode" in
-  full) events=10000 rounds=5 cold=30 warm=10000 slow=50 argon=20 others=100,100000 samples=200 ;;
-  smoke) events=300 rounds=2 cold=2 warm=200 slow=3 argon=2 others=10,100 samples=5 ;;
+  full) events=10000 rounds=5 cold=30 warm=10000 warm_runs=3 slow=50 argon=20 others=100,100000 samples=200 ;;
+  smoke) events=300 rounds=2 cold=2 warm=200 warm_runs=1 slow=3 argon=2 others=10,100 samples=5 ;;
   *) die "BENCH_MODE must be full or smoke" ;;
 esac
 out="$ROOT/target/bench"
@@ -94,7 +94,7 @@ log "3. whole processes under the Runtime API emulator: $cold cold starts each, 
 "$bin/bench" seed-users
 # rotate-key finds no Secrets Manager here: its init is measured, its first answer is an error.
 export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$(free_port)"
-runtime() { "$bin/bench" runtime --cold "$cold" "$@"; }
+runtime() { "$bin/bench" runtime --cold "$cold" --warm-runs "$warm_runs" "$@"; }
 runtime --id echo --name "floor: bare lambda_runtime echo" --kind floor --warm "$warm" \
   --event "$out/events.jsonl" --out "$results/runtime_echo.json" -- "$bin/echo"
 for f in "${functions[@]}"; do
@@ -119,7 +119,7 @@ event["body"] = " " * (1024 * 1024)
 json.dump(event, open(f"{sys.argv[1]}/signup-oversized.json", "w"))
 PY
 for case in hashing oversized; do
-  "$bin/bench" runtime --cold 0 --warm "$slow" --id "signup-$case" --name "signup ($case)" --kind function \
+  "$bin/bench" runtime --cold 0 --warm "$slow" --warm-runs 1 --id "signup-$case" --name "signup ($case)" --kind function \
     --event "$out/signup-$case.json" --out "$out/signup-$case.json.result" -- "$bin/signup"
 done
 "$BENCH_PYTHON" - "$out" "$results/http_413.json" <<'PY'

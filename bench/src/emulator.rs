@@ -252,23 +252,27 @@ pub async fn run(args: &Args) -> Result<(), Error> {
         max_rss.push(run.max_rss_kib);
         first_response = run.first_response;
     }
-    let warm = match args.number("warm", 0)? {
-        0 => serde_json::Value::Null,
-        invocations => {
+    let invocations = args.number("warm", 0)?;
+    let warm = if invocations == 0 {
+        serde_json::Value::Null
+    } else {
+        // Whole-process CPU minus a typical cold run (init and one invocation), per invocation;
+        // the median over several processes, as one run on a shared machine is noisy.
+        let cold_cpu_us = median(&cpu_ms) * 1e3;
+        let (mut cpu_us_runs, mut wall_us, mut peak_rss) = (vec![], vec![], 0f64);
+        for _ in 0..args.number("warm-runs", 3)? {
             let run = run_process(command, id, &events, invocations, &log).await?;
             let settled = run.responses.iter().skip(WARM_SETTLE.min(invocations / 10));
-            let wall_us: Vec<f64> =
-                settled.clone().zip(settled.skip(1)).map(|(a, b)| (*b - *a).as_secs_f64() * 1e6).collect();
-            // Whole-process CPU minus a typical cold run (init and one invocation).
-            let cold_cpu_us = median(&cpu_ms) * 1e3;
-            let per_invocation =
-                (run.cpu_us - cold_cpu_us) / (invocations - usize::from(cold_cpu_us > 0.0)) as f64;
+            wall_us.extend(settled.clone().zip(settled.skip(1)).map(|(a, b)| (*b - *a).as_secs_f64() * 1e6));
+            let counted = invocations - usize::from(cold_cpu_us > 0.0);
+            cpu_us_runs.push((run.cpu_us - cold_cpu_us) / counted as f64);
+            peak_rss = peak_rss.max(run.max_rss_kib);
             first_response = run.first_response;
-            json!({
-                "invocations": invocations, "cpu_us_per_invocation": per_invocation,
-                "wall_us": wall_us, "max_rss_kib": run.max_rss_kib,
-            })
         }
+        json!({
+            "invocations": invocations, "cpu_us_per_invocation": median(&cpu_us_runs),
+            "cpu_us_runs": cpu_us_runs, "wall_us": wall_us, "max_rss_kib": peak_rss,
+        })
     };
     println!("{id}: init {:.1} ms, first response: {first_response}", median(&init_ms));
     write_json(

@@ -15,7 +15,8 @@ const USAGE: &str = "usage:
   bench events OUT.jsonl --count N            authorizer events signed with $JWT_SECRET
   bench seed-users                            the events' users, in $USERS_TABLE
   bench authorizer EVENTS.jsonl OUT.json [--rounds R]
-  bench runtime --id ID --name NAME --kind floor|function|peer --event FILE [--cold N] [--warm N] --out OUT.json -- COMMAND...
+  bench runtime --id ID --name NAME --kind floor|function|peer --event FILE [--cold N] [--warm N]
+                [--warm-runs N] --out OUT.json -- COMMAND...
   bench argon2 OUT.json [--iterations N]
   bench list-work OUT.json [--others 100,100000] [--samples N]";
 

@@ -8,13 +8,18 @@ mod work;
 
 use std::{marker::PhantomData, time::Duration};
 
-use aws_config::{BehaviorVersion, SdkConfig, retry::RetryConfig, timeout::TimeoutConfig};
+use aws_config::{
+    BehaviorVersion, SdkConfig,
+    environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider},
+    retry::RetryConfig,
+    timeout::TimeoutConfig,
+};
 use aws_sdk_dynamodb::config::SharedHttpClient;
-use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::update_item::UpdateItemError,
 };
+use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
 
 pub use attempts::LoginAttemptTable;
 pub use refresh::RefreshTokenTable;
@@ -140,6 +145,9 @@ const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// Loads AWS configuration once per cold start, with timeouts that turn a dead database into a
 /// prompt `503`. `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
+///
+/// Credentials and region come from the environment only, where Lambda puts them (and the local
+/// scripts too): the SDK's default chains would build STS, SSO and IMDS clients at cold start.
 pub async fn aws_config() -> SdkConfig {
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
@@ -148,6 +156,8 @@ pub async fn aws_config() -> SdkConfig {
         .build();
     aws_config::defaults(BehaviorVersion::latest())
         .http_client(https_client())
+        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
+        .region(EnvironmentVariableRegionProvider::new())
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
         .load()

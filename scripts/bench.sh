@@ -11,8 +11,8 @@ cd "$ROOT"
 
 mode="${BENCH_MODE:-full}"
 case "$mode" in
-  full) events=10000 rounds=5 cold=30 warm=10000 warm_runs=3 slow=50 argon=20 others=100,100000 samples=200 ;;
-  smoke) events=300 rounds=2 cold=2 warm=200 warm_runs=1 slow=3 argon=2 others=10,100 samples=5 ;;
+  full) events=10000 rounds=5 cold=30 warm=10000 warm_runs=3 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 ;;
+  smoke) events=300 rounds=2 cold=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 ;;
   *) die "BENCH_MODE must be full or smoke" ;;
 esac
 out="$ROOT/target/bench"
@@ -150,13 +150,56 @@ if mode == "full":
                 binary = sum(i.file_size for i in z.infolist())
             rows.append({"function": f, "arch": arch, "zip_bytes": os.path.getsize(path), "binary_bytes": binary})
 profile = tomllib.load(open("Cargo.toml", "rb"))["profile"]["release"]
+for package, settings in profile.pop("package", {}).items():
+    profile[f"package {package}"] = ", ".join(f"{k} = {v}" for k, v in settings.items())
 json.dump({"functions": rows, "tls": {"stacks": tls, "crypto": crypto}, "profile": profile},
           open(out, "w"), indent=1)
 PY
 
-log "5. argon2id at the production parameters: ours and argon2-cffi"
+log "5. argon2id at the production parameters: ours and argon2-cffi, then ours under Lambda-like CPU quotas"
 "$bin/bench" argon2 "$results/argon2_ours.json" --iterations "$argon"
 "$BENCH_PYTHON" bench/peers/python/argon2_bench.py "$results/argon2_argon2-cffi.json" --iterations "$argon"
+
+# Lambda's CPU share at 128 / 512 / 1024 / 1769 MB, as a CPU quota when this machine lets us set
+# one (cgroup v1 or v2, as root); otherwise BENCHMARKS.md shows the projection alone.
+# cpu_quota_group PERMILLE: creates a cgroup with that share of one CPU and prints its path.
+cpu_quota_group() {
+  local dir
+  if [ -w /sys/fs/cgroup/cpu ] && [ -e /sys/fs/cgroup/cpu/cpu.cfs_quota_us ]; then
+    dir="/sys/fs/cgroup/cpu/jwt-bench-$$-$1"
+    mkdir -p "$dir" && echo 100000 >"$dir/cpu.cfs_period_us" && echo $(($1 * 100)) >"$dir/cpu.cfs_quota_us"
+  elif [ -w /sys/fs/cgroup/cgroup.subtree_control ] && grep -qw cpu /sys/fs/cgroup/cgroup.controllers; then
+    dir="/sys/fs/cgroup/jwt-bench-$$-$1"
+    mkdir -p "$dir" && echo "$(($1 * 100)) 100000" >"$dir/cpu.max"
+  else
+    return 1
+  fi 2>/dev/null && echo "$dir"
+}
+scaled=()
+for memory_share in 128:72 512:290 1024:580 1769:1000; do
+  memory="${memory_share%:*}" share="${memory_share#*:}"
+  if ! group="$(cpu_quota_group "$share")"; then
+    log "no CPU quota can be set here: the memory-size table is a projection only"
+    break
+  fi
+  (echo "$BASHPID" >"$group/cgroup.procs" &&
+    exec "$bin/bench" argon2 "$out/argon2-$memory.json" --iterations "$argon_scaled")
+  rmdir "$group"
+  scaled+=("$memory:$share")
+done
+if [ "${#scaled[@]}" -gt 0 ]; then
+  "$BENCH_PYTHON" - "$out" "$results/argon2_scaled.json" "${scaled[@]}" <<'PY'
+import json, sys
+out, target, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
+shares = []
+for run in runs:
+    memory, share = (int(x) for x in run.split(":"))
+    measured = json.load(open(f"{out}/argon2-{memory}.json"))
+    shares.append({"memory_mb": memory, "share": share / 1000, "hash_ms": measured["hash_ms"],
+                   "verify_ms": measured["verify_ms"]})
+json.dump({"shares": shares}, open(target, "w"), indent=1)
+PY
+fi
 
 log "6. list-work: one page with $others items of other users"
 "$bin/bench" list-work "$results/list_work.json" --others "$others" --samples "$samples"

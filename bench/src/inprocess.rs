@@ -5,14 +5,13 @@
 use std::{collections::HashMap, path::Path, time::Instant};
 
 use auth_core::{
-    api::authorize,
+    api::{AuthorizerRequest, authorize},
     config::{SigningSecret, TokenSettings},
     identity::Authenticator,
     store::StoreError,
     tokens::{TokenService, unix_now},
     users::{FindUser, User, Username},
 };
-use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use serde_json::json;
 
 use crate::{Error, events, own_cpu_micros, write_json};
@@ -36,7 +35,7 @@ pub async fn run(events_file: &Path, out: &Path, rounds: usize) -> Result<(), Er
     let lines: Vec<&str> = text.lines().collect();
 
     let invoke = async |line: &str| -> Result<bool, Error> {
-        let request: ApiGatewayV2CustomAuthorizerV2Request = serde_json::from_str(line)?;
+        let request: AuthorizerRequest = serde_json::from_str(line)?;
         let decision = authorize(&authenticator, &request, unix_now()).await;
         std::hint::black_box(serde_json::to_string(&decision)?);
         Ok(decision.is_authorized)

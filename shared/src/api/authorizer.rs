@@ -1,9 +1,8 @@
 //! The HTTP API (payload 2.0) Lambda authorizer with simple responses.
 
-use aws_lambda_events::apigw::{
-    ApiGatewayV2CustomAuthorizerSimpleResponse, ApiGatewayV2CustomAuthorizerV2Request,
-};
+use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerSimpleResponse;
 use lambda_runtime::LambdaEvent;
+use serde::Deserialize;
 
 use crate::{
     identity::Authenticator,
@@ -14,7 +13,7 @@ use crate::{
 /// The authorizer's Lambda handler. It never fails: any problem is a denial.
 pub async fn authorizer<U: FindUser>(
     authenticator: &Authenticator<U>,
-    event: LambdaEvent<ApiGatewayV2CustomAuthorizerV2Request>,
+    event: LambdaEvent<AuthorizerRequest>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, lambda_runtime::Error> {
     Ok(authorize(authenticator, &event.payload, unix_now()).await)
 }
@@ -28,7 +27,7 @@ pub async fn authorizer<U: FindUser>(
 #[tracing::instrument(name = "authorize", skip_all)]
 pub async fn authorize<U: FindUser>(
     authenticator: &Authenticator<U>,
-    request: &ApiGatewayV2CustomAuthorizerV2Request,
+    request: &AuthorizerRequest,
     now: u64,
 ) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
@@ -52,18 +51,31 @@ pub async fn authorize<U: FindUser>(
     response
 }
 
+/// The parts of an HTTP API (payload 2.0) authorizer request the decision reads; the rest of the
+/// event is skipped without being stored. Deserialising the whole `aws_lambda_events` request,
+/// every header into a `HeaderMap` and the full request context, was most of an invocation's
+/// own CPU (BENCHMARKS.md, measure 2).
+#[derive(Debug, Default, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AuthorizerRequest {
+    /// What API Gateway resolved for the identity source, `$request.header.Authorization`.
+    pub identity_source: Option<Vec<String>>,
+    pub headers: Option<AuthorizerHeaders>,
+}
+
+/// The request headers the authorizer reads. API Gateway lower-cases their names and joins a
+/// repeated header's values with ", ".
+#[derive(Debug, Default, Deserialize)]
+pub struct AuthorizerHeaders {
+    pub authorization: Option<String>,
+}
+
 /// The one `Authorization` value: from the identity source API Gateway resolved, else the
-/// headers. Several values (API Gateway joins repeats with ", ") fail later as a bad shape.
-fn authorization_value(request: &ApiGatewayV2CustomAuthorizerV2Request) -> Option<&str> {
+/// header. Several values (API Gateway joins repeats with ", ") fail later as a bad shape.
+fn authorization_value(request: &AuthorizerRequest) -> Option<&str> {
     match request.identity_source.as_deref() {
         Some([single]) => Some(single.as_str()),
         Some(_) => None,
-        None => {
-            let mut values = request.headers.get_all("authorization").iter();
-            match (values.next(), values.next()) {
-                (Some(value), None) => value.to_str().ok(),
-                _ => None,
-            }
-        }
+        None => request.headers.as_ref()?.authorization.as_deref(),
     }
 }

@@ -9,7 +9,7 @@ mod session;
 mod work;
 
 pub use account::{auth, signup};
-pub use authorizer::{authorize, authorizer};
+pub use authorizer::{AuthorizerHeaders, AuthorizerRequest, authorize, authorizer};
 pub use session::{Issuer, LogoutRequest, RefreshRequest, logout, refresh};
 pub use work::{NewWorkItem, create_work, list_work};
 

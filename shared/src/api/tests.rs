@@ -2,7 +2,6 @@
 
 use std::time::Duration;
 
-use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerV2Request;
 use lambda_http::{Body, Request, Response};
 use serde_json::{Value, json};
 
@@ -331,7 +330,7 @@ async fn create_work_refuses_bad_titles_and_strangers_and_stores_nothing() {
     assert!(store.items.lock().unwrap().is_empty());
 }
 
-fn authorizer_event(edit: impl FnOnce(&mut Value)) -> ApiGatewayV2CustomAuthorizerV2Request {
+fn authorizer_event(edit: impl FnOnce(&mut Value)) -> AuthorizerRequest {
     let mut json: Value = serde_json::from_str(AUTHORIZER).unwrap();
     edit(&mut json);
     serde_json::from_value(json).unwrap()
@@ -375,6 +374,24 @@ async fn the_authorizer_denies_repeated_or_missing_credentials() {
             authorize(&svc, &authorizer_event(|e| e["identitySource"] = source.clone()), unix_now()).await;
         assert!(!decision.is_authorized, "{source}");
     }
+}
+
+#[tokio::test]
+async fn without_an_identity_source_the_authorizer_reads_the_one_authorization_header() {
+    let store = store_with_event_user();
+    let svc = authenticator(&store);
+    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let decide = |header: Option<String>| {
+        let event = authorizer_event(|e| {
+            e.as_object_mut().unwrap().remove("identitySource");
+            e["headers"]["authorization"] = json!(header);
+        });
+        let svc = &svc;
+        async move { authorize(svc, &event, unix_now()).await.is_authorized }
+    };
+    assert!(decide(Some(format!("JWT {token}"))).await);
+    assert!(!decide(Some(format!("JWT {token}, JWT {token}"))).await, "repeated headers, joined");
+    assert!(!decide(None).await, "no header");
 }
 
 const REFRESH: &str = include_str!("../../../events/refresh.json");

@@ -9,6 +9,7 @@
 //! - [`identity`]: who is calling, from the authorizer context or a verified header.
 //! - [`api`]: the handlers, generic over the store traits.
 //! - [`config`]: start-up configuration that fails closed.
+//! - [`logging`]: the log subscriber every function installs first.
 
 pub mod api;
 pub mod config;
@@ -16,6 +17,7 @@ pub mod error;
 pub mod http;
 pub mod identity;
 pub mod lockout;
+pub mod logging;
 pub mod passwords;
 pub mod refresh;
 pub mod rotation;

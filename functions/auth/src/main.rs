@@ -1,11 +1,11 @@
 //! `POST /auth`: wiring only; the behaviour is `auth_core::api::auth`.
 
 use auth_core::{api, store};
-use lambda_http::{Error, run, service_fn, tracing};
+use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    auth_core::logging::init();
     let aws = store::aws_config().await;
     let issuer = api::Issuer::from_env(&aws).await?;
     let users = store::UserTable::from_env(&aws)?;

@@ -1,11 +1,11 @@
 //! The HTTP API Lambda authorizer: wiring only; the behaviour is `auth_core::api::authorize`.
 
 use auth_core::{api, identity::Authenticator, store};
-use lambda_runtime::{Error, run, service_fn, tracing};
+use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    auth_core::logging::init();
     let aws = store::aws_config().await;
     let authenticator = Authenticator::from_env(&aws).await?;
     run(service_fn(|event| api::authorizer(&authenticator, event))).await

@@ -1,11 +1,11 @@
 //! `POST /logout`: wiring only; the behaviour is `auth_core::api::logout`.
 
 use auth_core::{api, identity::Authenticator, store};
-use lambda_http::{Error, run, service_fn, tracing};
+use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    auth_core::logging::init();
     let aws = store::aws_config().await;
     let authenticator = Authenticator::from_env_optional(&aws).await?;
     let users = store::UserTable::from_env(&aws)?;

@@ -5,11 +5,11 @@ use auth_core::{
     rotation::{SecretsManagerVersions, rotate},
     store,
 };
-use lambda_runtime::{Error, LambdaEvent, run, service_fn, tracing};
+use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    auth_core::logging::init();
     let versions = SecretsManagerVersions(aws_sdk_secretsmanager::Client::new(&store::aws_config().await));
     run(service_fn(|event: LambdaEvent<_>| {
         let versions = &versions;

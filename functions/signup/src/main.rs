@@ -1,11 +1,11 @@
 //! `POST /signup`: wiring only; the behaviour is `auth_core::api::signup`.
 
 use auth_core::{api, store};
-use lambda_http::{Error, run, service_fn, tracing};
+use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    tracing::init_default_subscriber();
+    auth_core::logging::init();
     let aws = store::aws_config().await;
     let users = store::UserTable::from_env(&aws)?;
     run(service_fn(|request| api::signup(&users, request))).await

@@ -68,9 +68,7 @@ stop_on_exit
 ddb_port="$(free_port)"
 start_dynamodb "$ddb_port"
 use_local_aws "$ddb_port"
-suffix="bench-$$"
-export USERS_TABLE="users-$suffix" WORK_ITEMS_TABLE="work-$suffix" LOGIN_ATTEMPTS_TABLE="attempts-$suffix" \
-  REFRESH_TOKENS_TABLE="refresh-$suffix"
+use_tables "bench-$$"
 JWT_SECRET="$(random_secret)"
 export JWT_SECRET
 "$bin/create-tables"

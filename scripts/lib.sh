@@ -135,6 +135,12 @@ use_local_aws() {
   unset AWS_PROFILE AWS_SESSION_TOKEN
 }
 
+# Exports the four table names the functions read, each "<prefix>-<table>".
+use_tables() {
+  export USERS_TABLE="$1-users" WORK_ITEMS_TABLE="$1-work" LOGIN_ATTEMPTS_TABLE="$1-attempts" \
+    REFRESH_TOKENS_TABLE="$1-refresh"
+}
+
 random_secret() {
   python3 -c 'import secrets; print(secrets.token_urlsafe(48))'
 }

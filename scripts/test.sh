@@ -26,8 +26,7 @@ start_secrets_manager "$(free_port)"
 
 # The API under `cargo lambda watch` gets its own tables and a fresh random secret.
 suffix="$(date +%s)-$$"
-export USERS_TABLE="e2e-users-$suffix" WORK_ITEMS_TABLE="e2e-work-$suffix" LOGIN_ATTEMPTS_TABLE="e2e-attempts-$suffix" \
-  REFRESH_TOKENS_TABLE="e2e-refresh-$suffix"
+use_tables "e2e-$suffix"
 JWT_SECRET="$(random_secret)"
 # A short grace window lets the end-to-end tests see reuse detection without waiting long.
 # Revocation must show at once in the end-to-end tests; the account-check cache has unit tests.

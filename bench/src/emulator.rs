@@ -234,8 +234,9 @@ pub async fn run(args: &Args) -> Result<(), Error> {
     if command.is_empty() {
         return Err("no command after --".into());
     }
-    let text = std::fs::read_to_string(args.text("event")?)?;
-    let events: Vec<Bytes> = if args.text("event")?.ends_with(".jsonl") {
+    let event_file = args.text("event")?;
+    let text = std::fs::read_to_string(event_file)?;
+    let events: Vec<Bytes> = if event_file.ends_with(".jsonl") {
         text.lines().map(|l| Bytes::from(l.to_owned())).collect()
     } else {
         vec![Bytes::from(serde_json::from_str::<serde_json::Value>(&text)?.to_string())]

@@ -85,6 +85,19 @@ const ALL_TABLES: &[&str] =
 /// Failed logins are counted on purpose; everything else must stay as it was.
 const ALL_BUT_ATTEMPTS: &[&str] = &["USERS_TABLE", "WORK_ITEMS_TABLE", "REFRESH_TOKENS_TABLE"];
 
+/// `base` as JSON text with `changes` applied: a `null` removes the key, any other value sets it.
+fn edited(base: &Value, changes: Value) -> String {
+    let mut edited = base.clone();
+    for (key, value) in changes.as_object().unwrap() {
+        if value.is_null() {
+            edited.as_object_mut().unwrap().remove(key);
+        } else {
+            edited[key] = value.clone();
+        }
+    }
+    edited.to_string()
+}
+
 fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
@@ -101,28 +114,9 @@ async fn hostile_tokens_get_401_and_change_nothing() {
     let claims: Value =
         serde_json::from_slice(&B64.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
     let kid = key_id(&SigningSecret::new(stack.secret.clone()).unwrap());
-    let header = |extra: Value| {
-        let mut h = json!({"alg": "HS256", "typ": "JWT", "kid": kid});
-        for (k, v) in extra.as_object().unwrap() {
-            if v.is_null() {
-                h.as_object_mut().unwrap().remove(k);
-            } else {
-                h[k] = v.clone();
-            }
-        }
-        h.to_string()
-    };
-    let with = |changes: Value| {
-        let mut c = claims.clone();
-        for (k, v) in changes.as_object().unwrap() {
-            if v.is_null() {
-                c.as_object_mut().unwrap().remove(k);
-            } else {
-                c[k] = v.clone();
-            }
-        }
-        c.to_string()
-    };
+    let base_header = json!({"alg": "HS256", "typ": "JWT", "kid": kid});
+    let header = |changes: Value| edited(&base_header, changes);
+    let with = |changes: Value| edited(&claims, changes);
     let ours = |h: String, p: String| stack.sign(&h, &p, &stack.secret);
     let parts: Vec<&str> = access.split('.').collect();
 

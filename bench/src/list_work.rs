@@ -22,7 +22,7 @@ const CALLER: &str = "01JBENCHCALLER0000000000000";
 const OTHER_OWNERS: usize = 1_000;
 
 pub async fn run(out: &Path, others: &[usize], samples: usize) -> Result<(), Error> {
-    let client = Client::new(&auth_core::store::aws_config().await);
+    let client = Client::new(&auth_core::store::aws_config());
     let name = format!("bench-work-{}", ulid::Ulid::new().to_string().to_lowercase());
     create_table_if_absent(&client, &name, &WORK_ITEMS_TABLE).await?;
     let table = WorkItemTable::new(client.clone(), name.clone());

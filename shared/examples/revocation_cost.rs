@@ -23,7 +23,7 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), auth_core::BoxError> {
-    let client = aws_sdk_dynamodb::Client::new(&store::aws_config().await);
+    let client = aws_sdk_dynamodb::Client::new(&store::aws_config());
     let table = format!("revocation-cost-{}", ulid::Ulid::new().to_string().to_lowercase());
     store::create_table_if_absent(&client, &table, &USERS_TABLE).await?;
     let users = UserTable::new(client.clone(), &table);

@@ -168,7 +168,7 @@ pub enum KeySource {
 
 impl KeySource {
     /// The configured source; `None` if neither variable is set, an error if both are.
-    pub fn from_env(aws: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
+    pub fn from_env(aws: &aws_types::SdkConfig) -> Result<Option<Self>, ConfigError> {
         match (optional_env("JWT_SECRET_ARN"), optional_env("JWT_SECRET")) {
             (Some(_), Some(_)) => Err(ConfigError::Invalid {
                 name: "JWT_SECRET",

@@ -152,7 +152,7 @@ impl TokenService {
     }
 
     /// The service for a function that must sign or verify: no key configured is an error.
-    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &aws_types::SdkConfig) -> Result<Self, ConfigError> {
         Self::from_env_optional(aws)
             .await?
             .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))
@@ -160,7 +160,7 @@ impl TokenService {
 
     /// The service if a key is configured. Protected handlers use it only when no authorizer
     /// ran; deployed they have no key, and such requests are refused.
-    pub async fn from_env_optional(aws: &aws_config::SdkConfig) -> Result<Option<Self>, ConfigError> {
+    pub async fn from_env_optional(aws: &aws_types::SdkConfig) -> Result<Option<Self>, ConfigError> {
         let Some(source) = KeySource::from_env(aws)? else { return Ok(None) };
         let keys = source.load().await?;
         Ok(Some(Self::with_keys(&keys, TokenSettings::from_env()?, Some(source))))

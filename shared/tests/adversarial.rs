@@ -24,7 +24,7 @@ impl Stack {
     async fn new() -> Self {
         let base = std::env::var("E2E_BASE_URL").expect("E2E_BASE_URL is unset: run `make test`");
         let secret = std::env::var("JWT_SECRET").expect("JWT_SECRET is unset: run `make test`").into_bytes();
-        let db = Client::new(&auth_core::store::aws_config().await);
+        let db = Client::new(&auth_core::store::aws_config());
         Self { base, http: reqwest::Client::new(), db, secret }
     }
 

@@ -14,7 +14,7 @@ async fn client() -> aws_sdk_secretsmanager::Client {
         "AWS_ENDPOINT_URL_SECRETS_MANAGER is unset: run `make test`, which starts a Secrets Manager emulator",
     );
     assert!(endpoint.starts_with("http://127.0.0.1:"), "only a local emulator is allowed, not {endpoint}");
-    aws_sdk_secretsmanager::Client::new(&store::aws_config().await)
+    aws_sdk_secretsmanager::Client::new(&store::aws_config())
 }
 
 fn step(name: &str, arn: &str, token: &str) -> SecretsManagerSecretRotationEvent {

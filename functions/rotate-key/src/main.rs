@@ -10,7 +10,7 @@ use lambda_runtime::{Error, LambdaEvent, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     auth_core::logging::init();
-    let versions = SecretsManagerVersions(aws_sdk_secretsmanager::Client::new(&store::aws_config().await));
+    let versions = SecretsManagerVersions(aws_sdk_secretsmanager::Client::new(&store::aws_config()));
     run(service_fn(|event: LambdaEvent<_>| {
         let versions = &versions;
         async move { rotate(versions, &event.payload).await.map_err(Error::from) }

@@ -26,7 +26,7 @@ pub struct Issuer {
 
 impl Issuer {
     /// Loads the signing keys once; without them the function refuses to start.
-    pub async fn from_env(aws: &aws_config::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &aws_types::SdkConfig) -> Result<Self, ConfigError> {
         let source = KeySource::from_env(aws)?
             .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))?;
         let keys = source.load().await?;

@@ -9,7 +9,7 @@ use auth_core::{
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), auth_core::BoxError> {
-    let client = aws_sdk_dynamodb::Client::new(&store::aws_config().await);
+    let client = aws_sdk_dynamodb::Client::new(&store::aws_config());
     for (variable, spec) in [
         ("USERS_TABLE", USERS_TABLE),
         ("WORK_ITEMS_TABLE", WORK_ITEMS_TABLE),

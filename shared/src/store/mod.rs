@@ -8,18 +8,21 @@ mod work;
 
 use std::{marker::PhantomData, time::Duration};
 
-use aws_config::{
-    BehaviorVersion, SdkConfig,
-    environment::{EnvironmentVariableCredentialsProvider, EnvironmentVariableRegionProvider},
-    retry::RetryConfig,
-    timeout::TimeoutConfig,
+use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
+use aws_runtime::env_config::EnvConfigValue;
+use aws_sdk_dynamodb::config::{
+    BehaviorVersion, Region, SharedHttpClient, retry::RetryConfig, timeout::TimeoutConfig,
 };
-use aws_sdk_dynamodb::config::SharedHttpClient;
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::update_item::UpdateItemError,
 };
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_types::{
+    SdkConfig,
+    os_shim_internal::Env,
+    service_config::{LoadServiceConfig, ServiceConfigKey},
+};
 
 pub use attempts::LoginAttemptTable;
 pub use refresh::RefreshTokenTable;
@@ -143,25 +146,52 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 /// The whole operation's budget, retries included: far below API Gateway's 29 s.
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 
-/// Loads AWS configuration once per cold start, with timeouts that turn a dead database into a
-/// prompt `503`. `AWS_ENDPOINT_URL_DYNAMODB` points it at DynamoDB Local.
+/// The AWS configuration every client is built from, read once per cold start from the
+/// environment, where Lambda puts credentials and region (and the local scripts do too), with
+/// timeouts that turn a dead database into a prompt `503`.
 ///
-/// Credentials and region come from the environment only, where Lambda puts them (and the local
-/// scripts too): the SDK's default chains would build STS, SSO and IMDS clients at cold start.
-pub async fn aws_config() -> SdkConfig {
+/// `aws-config`'s loader is not used: its profile files, credential chains (with an STS client)
+/// and IMDS cost cold-start time and ~0.5 MB of binary for nothing a Lambda function needs.
+/// Endpoint overrides still follow the SDK's rules: `AWS_ENDPOINT_URL_DYNAMODB` points the
+/// clients at DynamoDB Local. Missing credentials fail each request, never fall back.
+pub fn aws_config() -> SdkConfig {
+    let env = Env::real();
     let timeouts = TimeoutConfig::builder()
         .connect_timeout(CONNECT_TIMEOUT)
         .operation_attempt_timeout(ATTEMPT_TIMEOUT)
         .operation_timeout(OPERATION_TIMEOUT)
         .build();
-    aws_config::defaults(BehaviorVersion::latest())
+    let region = env.get("AWS_REGION").or_else(|_| env.get("AWS_DEFAULT_REGION")).ok().map(Region::new);
+    let mut config = SdkConfig::builder()
+        .behavior_version(BehaviorVersion::latest())
         .http_client(https_client())
-        .credentials_provider(EnvironmentVariableCredentialsProvider::new())
-        .region(EnvironmentVariableRegionProvider::new())
         .timeout_config(timeouts)
         .retry_config(RetryConfig::standard().with_max_attempts(3))
-        .load()
-        .await
+        .service_config(EnvEndpoints(env.clone()));
+    config.set_region(region);
+    config.set_credentials_provider(environment_credentials(&env).map(SharedCredentialsProvider::new));
+    config.build()
+}
+
+/// Lambda's credentials: `AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY` and `AWS_SESSION_TOKEN`.
+fn environment_credentials(env: &Env) -> Option<Credentials> {
+    let id = env.get("AWS_ACCESS_KEY_ID").ok().filter(|v| !v.is_empty())?;
+    let secret = env.get("AWS_SECRET_ACCESS_KEY").ok().filter(|v| !v.is_empty())?;
+    let session_token = env.get("AWS_SESSION_TOKEN").ok().filter(|v| !v.is_empty());
+    Some(Credentials::new(id, secret, session_token, None, "Environment"))
+}
+
+/// Per-service settings from environment variables only, by the SDK's own lookup
+/// (`AWS_ENDPOINT_URL_<SERVICE>`, then `AWS_ENDPOINT_URL`).
+#[derive(Debug)]
+struct EnvEndpoints(Env);
+
+impl LoadServiceConfig for EnvEndpoints {
+    fn load_config(&self, key: ServiceConfigKey<'_>) -> Option<String> {
+        let (value, _) =
+            EnvConfigValue::new().env(key.env()).service_id(key.service_id()).load(&self.0, None)?;
+        Some(value.into_owned())
+    }
 }
 
 /// The roots AWS service endpoints chain to (Amazon Trust Services); see the file's header.
@@ -197,5 +227,45 @@ mod tests {
         let error = aws_sdk_dynamodb::Client::from_conf(config).list_tables().send().await.unwrap_err();
         assert!(matches!(error, SdkError::DispatchFailure(_)), "{error:?}");
         assert_eq!(AWS_ROOTS.windows(27).filter(|w| w == b"-----BEGIN CERTIFICATE-----").count(), 5);
+    }
+
+    fn endpoint(env: &[(&str, &str)], service_id: &str) -> Option<String> {
+        let key = ServiceConfigKey::builder()
+            .service_id(service_id)
+            .env("AWS_ENDPOINT_URL")
+            .profile("endpoint_url");
+        EnvEndpoints(Env::from_slice(env)).load_config(key.build().unwrap())
+    }
+
+    #[test]
+    fn endpoints_come_from_the_service_variable_then_the_global_one() {
+        let env =
+            [("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:8000"), ("AWS_ENDPOINT_URL", "http://global")];
+        assert_eq!(endpoint(&env, "DynamoDB").as_deref(), Some("http://127.0.0.1:8000"));
+        assert_eq!(endpoint(&env, "Secrets Manager").as_deref(), Some("http://global"));
+        let env = [("AWS_ENDPOINT_URL_SECRETS_MANAGER", "http://127.0.0.1:5000")];
+        assert_eq!(endpoint(&env, "Secrets Manager").as_deref(), Some("http://127.0.0.1:5000"));
+        assert_eq!(endpoint(&env, "DynamoDB"), None);
+    }
+
+    #[test]
+    fn credentials_need_both_keys_and_take_the_session_token_when_present() {
+        let full = [
+            ("AWS_ACCESS_KEY_ID", "AKID"),
+            ("AWS_SECRET_ACCESS_KEY", "secret"),
+            ("AWS_SESSION_TOKEN", "token"),
+        ];
+        let credentials = environment_credentials(&Env::from_slice(&full)).unwrap();
+        assert_eq!((credentials.access_key_id(), credentials.session_token()), ("AKID", Some("token")));
+        let no_token = environment_credentials(&Env::from_slice(&full[..2])).unwrap();
+        assert_eq!(no_token.session_token(), None);
+        assert!(environment_credentials(&Env::from_slice(&full[..1])).is_none());
+        assert!(
+            environment_credentials(&Env::from_slice(&[
+                ("AWS_ACCESS_KEY_ID", "AKID"),
+                ("AWS_SECRET_ACCESS_KEY", "")
+            ]))
+            .is_none()
+        );
     }
 }

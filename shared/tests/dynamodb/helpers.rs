@@ -22,7 +22,7 @@ impl TestTables {
             endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
             "refusing to create test tables on {endpoint}: only DynamoDB Local is allowed"
         );
-        let aws = store::aws_config().await;
+        let aws = store::aws_config();
         let client = Client::new(&aws);
         let suffix = ulid::Ulid::new().to_string().to_lowercase();
         let [users, work_items, attempts, refresh] =
@@ -93,6 +93,6 @@ pub async fn stalled_database_client() -> Client {
 }
 
 async fn client_for(endpoint: &str) -> Client {
-    let aws = store::aws_config().await;
+    let aws = store::aws_config();
     Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(endpoint).build())
 }

@@ -144,7 +144,7 @@ def section_token_verify(criterion, f):
     """Measure 1: full token check against the raw HMAC floor."""
     lines = ["## 1. Token verify", "",
              "Criterion, one realistic access token: the full check (decode, signature, every claim rule) "
-             "against HMAC-SHA256 over the same signing input (aws-lc-rs), the floor. "
+             "against HMAC-SHA256 over the same signing input (ring), the floor. "
              "One sample = criterion's time for a batch ÷ its iterations.", ""]
     ours = criterion_ns(criterion / "token_verify/ours/new/sample.json")
     floor = criterion_ns(criterion / "token_verify/raw_hmac_sha256/new/sample.json")

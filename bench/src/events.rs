@@ -10,8 +10,8 @@ use auth_core::{
     tokens::{TokenService, key_id, unix_now},
     users::{CreateUser, User, Username},
 };
-use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ring::hmac;
 use serde_json::{Value, json};
 
 use crate::Error;

@@ -62,7 +62,7 @@ pub async fn run(events_file: &Path, out: &Path, rounds: usize) -> Result<(), Er
     write_json(
         out,
         &json!({
-            "id": "rust", "name": "ours (Rust, jsonwebtoken + aws-lc-rs)", "invocations": lines.len(),
+            "id": "rust", "name": "ours (Rust, jsonwebtoken + ring)", "invocations": lines.len(),
             "rounds_cpu_us": rounds_cpu_us, "wall_us": wall_us,
             "allowed": allowed, "denied": lines.len() - allowed,
         }),

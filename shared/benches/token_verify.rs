@@ -7,9 +7,9 @@ use auth_core::{
     config::{SigningSecret, TokenSettings},
     tokens::TokenService,
 };
-use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};
+use ring::hmac;
 
 const SECRET: &[u8] = b"benchmark-only-secret-0123456789-abcdefghijklmnop";
 const NOW: u64 = 1_800_000_000;

@@ -8,8 +8,11 @@
 
 use std::{future::Future, time::Duration};
 
-use aws_lc_rs::{digest, hmac, rand};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ring::{
+    digest, hmac,
+    rand::{SecureRandom, SystemRandom},
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -67,7 +70,7 @@ impl RefreshToken {
     /// A fresh random token for a new family.
     pub fn generate() -> Self {
         let mut bytes = [0u8; TOKEN_BYTES];
-        rand::fill(&mut bytes).expect("the system random generator is available");
+        SystemRandom::new().fill(&mut bytes).expect("the system random generator is available");
         Self(URL_SAFE_NO_PAD.encode(bytes).into())
     }
 

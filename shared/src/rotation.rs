@@ -5,8 +5,8 @@
 use std::{collections::HashMap, future::Future};
 
 use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
-use aws_lc_rs::rand;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::{BoxError, config::SigningSecret};
 
@@ -62,7 +62,7 @@ pub trait SecretVersions {
 /// A fresh key: 48 random bytes, base64url (64 characters).
 pub fn generate_key() -> String {
     let mut bytes = [0u8; 48];
-    rand::fill(&mut bytes).expect("the system random generator is available");
+    SystemRandom::new().fill(&mut bytes).expect("the system random generator is available");
     URL_SAFE_NO_PAD.encode(bytes)
 }
 

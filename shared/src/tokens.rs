@@ -5,9 +5,12 @@ use std::{
     time::{Duration, Instant},
 };
 
-use aws_lc_rs::hmac;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use jsonwebtoken::{Algorithm, EncodingKey, Header};
+use jsonwebtoken::{
+    Algorithm, EncodingKey, Header,
+    crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier},
+};
+use ring::{digest, hmac};
 use serde::{Deserialize, Serialize};
 
 use crate::config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSettings};
@@ -99,11 +102,60 @@ impl Key {
     }
 }
 
+/// `jsonwebtoken`'s signing for the one algorithm used here, on `ring`'s HMAC. Its built-in
+/// providers link every algorithm it supports, and a second crypto library.
+static HS256_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: |algorithm, key| Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret()?)?)),
+    verifier_factory: |algorithm, key| Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret()?)?)),
+    jwk_utils: JwkUtils::new_unimplemented(),
+};
+
+/// Makes [`HS256_ONLY`] `jsonwebtoken`'s provider for this process; later calls change nothing.
+pub fn install_jwt_crypto() {
+    let _ = HS256_ONLY.install_default();
+}
+
+/// An HS256 key as `jsonwebtoken` signs and verifies with; any other algorithm is refused.
+struct Hs256(hmac::Key);
+
+impl Hs256 {
+    fn new(algorithm: &Algorithm, secret: &[u8]) -> jsonwebtoken::errors::Result<Self> {
+        if *algorithm != ALGORITHM {
+            return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into());
+        }
+        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, secret)))
+    }
+}
+
+impl signature::Signer<Vec<u8>> for Hs256 {
+    fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
+        Ok(hmac::sign(&self.0, message).as_ref().to_vec())
+    }
+}
+
+impl signature::Verifier<Vec<u8>> for Hs256 {
+    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
+        hmac::verify(&self.0, message, signature).map_err(|_| signature::Error::new())
+    }
+}
+
+impl JwtSigner for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        ALGORITHM
+    }
+}
+
+impl JwtVerifier for Hs256 {
+    fn algorithm(&self) -> Algorithm {
+        ALGORITHM
+    }
+}
+
 /// The key id of a secret: a truncated hash, so it names the key without revealing it.
 pub fn key_id(secret: &SigningSecret) -> String {
     let mut input = b"jwt-auth key id/v1:".to_vec();
     input.extend_from_slice(secret.expose());
-    let digest = aws_lc_rs::digest::digest(&aws_lc_rs::digest::SHA256, &input);
+    let digest = digest::digest(&digest::SHA256, &input);
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
 }
 
@@ -148,6 +200,7 @@ impl TokenService {
     }
 
     fn build(ring: KeyRing, settings: TokenSettings, source: Option<KeySource>) -> Self {
+        install_jwt_crypto();
         Self { ring: RwLock::new(Arc::new(ring)), source, loaded_at: Mutex::new(Instant::now()), settings }
     }
 
@@ -334,6 +387,27 @@ mod tests {
         TokenService::new(&SigningSecret::new(SECRET.to_vec()).unwrap(), TokenSettings::default())
     }
 
+    #[test]
+    fn the_jwt_provider_signs_and_verifies_hs256_and_refuses_every_other_algorithm() {
+        install_jwt_crypto();
+        let (signing, verifying) =
+            (EncodingKey::from_secret(SECRET), jsonwebtoken::DecodingKey::from_secret(SECRET));
+        let signature = jsonwebtoken::crypto::sign(b"input", &signing, Algorithm::HS256).unwrap();
+        let expected = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SECRET), b"input");
+        assert_eq!(signature, B64.encode(expected));
+        assert!(jsonwebtoken::crypto::verify(&signature, b"input", &verifying, Algorithm::HS256).unwrap());
+        assert!(!jsonwebtoken::crypto::verify(&signature, b"inpuT", &verifying, Algorithm::HS256).unwrap());
+        for algorithm in
+            [Algorithm::HS384, Algorithm::HS512, Algorithm::RS256, Algorithm::ES256, Algorithm::EdDSA]
+        {
+            assert!(jsonwebtoken::crypto::sign(b"input", &signing, algorithm).is_err(), "{algorithm:?}");
+            assert!(
+                jsonwebtoken::crypto::verify(&signature, b"input", &verifying, algorithm).is_err(),
+                "{algorithm:?}"
+            );
+        }
+    }
+
     fn claims_json(now: u64) -> serde_json::Value {
         json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": "01J0USER", "username": "joe", "ver": 0,
                "iat": now, "nbf": now, "exp": now + 900, "jti": "01J0TOKEN"})
@@ -353,10 +427,8 @@ mod tests {
             header["kid"] = json!(our_kid());
         }
         let input = format!("{}.{}", B64.encode(header.to_string()), B64.encode(claims.to_string()));
-        let sig =
-            jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_secret(key), Algorithm::HS256)
-                .unwrap();
-        format!("{input}.{sig}")
+        let signature = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), input.as_bytes());
+        format!("{input}.{}", B64.encode(signature))
     }
 
     fn rejects(token: &str) -> bool {

@@ -9,8 +9,8 @@ use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD as B64},
 };
-use jsonwebtoken::{Algorithm, EncodingKey};
 use reqwest::{Method, StatusCode};
+use ring::hmac;
 use serde_json::{Value, json};
 
 struct Stack {
@@ -70,10 +70,8 @@ impl Stack {
     /// HS256 over arbitrary header and payload JSON text, with `key`.
     fn sign(&self, header: &str, payload: &str, key: &[u8]) -> String {
         let input = format!("{}.{}", B64.encode(header), B64.encode(payload));
-        let signature =
-            jsonwebtoken::crypto::sign(input.as_bytes(), &EncodingKey::from_secret(key), Algorithm::HS256)
-                .unwrap();
-        format!("{input}.{signature}")
+        let signature = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), input.as_bytes());
+        format!("{input}.{}", B64.encode(signature))
     }
 }
 

@@ -197,13 +197,13 @@ impl LoadServiceConfig for EnvEndpoints {
 /// The roots AWS service endpoints chain to (Amazon Trust Services); see the file's header.
 const AWS_ROOTS: &[u8] = include_bytes!("../../certs/aws-roots.pem");
 
-/// The SDK's default HTTPS client (rustls on aws-lc), trusting only [`AWS_ROOTS`]: the default
+/// The SDK's HTTPS client (rustls on ring), trusting only [`AWS_ROOTS`]: the default
 /// reads every file of the system store at start-up, most of a cold start.
 fn https_client() -> SharedHttpClient {
     let roots = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
     let context = TlsContext::builder().with_trust_store(roots).build().expect("a fixed trust store builds");
     aws_smithy_http_client::Builder::new()
-        .tls_provider(tls::Provider::Rustls(CryptoMode::AwsLc))
+        .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
         .build_https()
 }
@@ -214,19 +214,52 @@ mod tests {
 
     use super::*;
 
-    /// The trust store is parsed when the first connection is made; a bad bundle would panic there.
-    #[tokio::test]
-    async fn the_https_client_loads_the_aws_roots_and_fails_cleanly_without_a_server() {
+    /// A DynamoDB client on [`https_client`] for `endpoint`, one attempt per call.
+    fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
             .http_client(https_client())
-            .endpoint_url("https://127.0.0.1:1")
+            .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
+            .retry_config(RetryConfig::disabled())
             .build();
-        let error = aws_sdk_dynamodb::Client::from_conf(config).list_tables().send().await.unwrap_err();
+        aws_sdk_dynamodb::Client::from_conf(config)
+    }
+
+    /// The trust store is parsed when the first connection is made; a bad bundle would panic there.
+    #[tokio::test]
+    async fn the_https_client_loads_the_aws_roots_and_fails_cleanly_without_a_server() {
+        let error = client("https://127.0.0.1:1").list_tables().send().await.unwrap_err();
         assert!(matches!(error, SdkError::DispatchFailure(_)), "{error:?}");
         assert_eq!(AWS_ROOTS.windows(27).filter(|w| w == b"-----BEGIN CERTIFICATE-----").count(), 5);
+    }
+
+    /// A TLS server named like DynamoDB, with a certificate that does not chain to an AWS root:
+    /// the handshake runs (rustls on ring) and the client refuses the certificate.
+    #[tokio::test]
+    async fn the_https_client_refuses_a_certificate_outside_the_aws_roots() {
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer, pem::PemObject};
+        let certificate =
+            CertificateDer::from_pem_slice(include_bytes!("../../tests/fixtures/not-aws-cert.pem"));
+        let key = PrivateKeyDer::from_pem_slice(include_bytes!("../../tests/fixtures/not-aws-key.pem"));
+        let server = rustls::ServerConfig::builder()
+            .with_no_client_auth()
+            .with_single_cert(vec![certificate.unwrap()], key.unwrap())
+            .unwrap();
+        let acceptor = tokio_rustls::TlsAcceptor::from(std::sync::Arc::new(server));
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let server = tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.unwrap();
+            acceptor.accept(stream).await.map(|_| ())
+        });
+
+        let error = client(&format!("https://127.0.0.1:{port}")).list_tables().send().await.unwrap_err();
+        assert!(matches!(error, SdkError::DispatchFailure(_)), "{error:?}");
+        assert!(format!("{error:?}").contains("UnknownIssuer"), "{error:?}");
+        let refused = server.await.unwrap().unwrap_err();
+        assert!(refused.to_string().contains("alert"), "{refused}");
     }
 
     fn endpoint(env: &[(&str, &str)], service_id: &str) -> Option<String> {

@@ -22,7 +22,7 @@ rm -rf "$results" && mkdir -p "$results"
 ensure_tools
 ensure_bench_peers
 functions=(signup auth refresh logout list-work create-work authorizer rotate-key)
-packages=(-p bench)
+packages=(-p bench -p bench-hash)
 for f in "${functions[@]}"; do packages+=(-p "$f"); done
 
 if [ "$mode" = full ]; then
@@ -155,7 +155,7 @@ json.dump({"functions": rows, "tls": {"stacks": tls, "crypto": crypto}, "profile
 PY
 
 log "5. argon2id at the production parameters: ours and argon2-cffi, then ours under Lambda-like CPU quotas"
-"$bin/bench" argon2 "$results/argon2_ours.json" --iterations "$argon"
+"$bin/bench-hash" "$results/argon2_ours.json" --iterations "$argon"
 "$BENCH_PYTHON" bench/peers/python/argon2_bench.py "$results/argon2_argon2-cffi.json" --iterations "$argon"
 
 # Lambda's CPU share at 128 / 512 / 1024 / 1769 MB, as a CPU quota when this machine lets us set
@@ -181,7 +181,7 @@ for memory_share in 128:72 512:290 1024:580 1769:1000; do
     break
   fi
   (echo "$BASHPID" >"$group/cgroup.procs" &&
-    exec "$bin/bench" argon2 "$out/argon2-$memory.json" --iterations "$argon_scaled")
+    exec "$bin/bench-hash" "$out/argon2-$memory.json" --iterations "$argon_scaled")
   rmdir "$group"
   scaled+=("$memory:$share")
 done

@@ -1,7 +1,6 @@
 //! `bench <command>`: the measurements behind `make bench`, each writing JSON for
 //! `bench/report.py`. See BENCHMARKS.md for what each one means.
 
-mod argon2;
 mod emulator;
 mod events;
 mod inprocess;
@@ -17,7 +16,6 @@ const USAGE: &str = "usage:
   bench authorizer EVENTS.jsonl OUT.json [--rounds R]
   bench runtime --id ID --name NAME --kind floor|function|peer --event FILE [--cold N] [--warm N]
                 [--warm-runs N] --out OUT.json -- COMMAND...
-  bench argon2 OUT.json [--iterations N]
   bench list-work OUT.json [--others 100,100000] [--samples N]";
 
 /// `--flag value` pairs and positional arguments, up to a `--` after which all is `rest`.
@@ -70,7 +68,6 @@ async fn main() -> Result<(), Error> {
         "seed-users" => events::seed_users().await,
         "authorizer" => inprocess::run(&args.path(0)?, &args.path(1)?, args.number("rounds", 5)?).await,
         "runtime" => emulator::run(&args).await,
-        "argon2" => argon2::run(&args.path(0)?, args.number("iterations", 20)?).await,
         "list-work" => {
             let others = args.flags.get("others").map_or("100,100000", String::as_str);
             let others = others.split(',').map(str::parse).collect::<Result<Vec<usize>, _>>()?;

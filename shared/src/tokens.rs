@@ -19,6 +19,8 @@ use crate::config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSet
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 10;
+/// Length of an HS256 signature; a longer one cannot be ours.
+const SIGNATURE_BYTES: usize = 32;
 /// The only signing algorithm issued or accepted.
 const ALGORITHM: Algorithm = Algorithm::HS256;
 
@@ -312,10 +314,15 @@ impl TokenService {
         check_header(&header)?;
         let ring = self.ring();
         let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(TokenError::UnknownKey)?;
-        let signature = URL_SAFE_NO_PAD.decode(signature).map_err(|_| TokenError::Malformed)?;
-        hmac::verify(&key.verifying, message.as_bytes(), &signature).map_err(|_| TokenError::BadSignature)?;
-        let payload = URL_SAFE_NO_PAD.decode(payload).map_err(|_| TokenError::Malformed)?;
-        let claims: Claims = serde_json::from_slice(&payload)
+        // Decoded on the stack: the token's length is bounded, and this runs on every request.
+        let mut tag = [0u8; SIGNATURE_BYTES];
+        let tag_len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).map_err(|_| TokenError::Malformed)?;
+        hmac::verify(&key.verifying, message.as_bytes(), &tag[..tag_len])
+            .map_err(|_| TokenError::BadSignature)?;
+        let mut buffer = [0u8; MAX_TOKEN_BYTES];
+        let payload_len =
+            URL_SAFE_NO_PAD.decode_slice(payload, &mut buffer).map_err(|_| TokenError::Malformed)?;
+        let claims: Claims = serde_json::from_slice(&buffer[..payload_len])
             .map_err(|_| TokenError::BadClaims("a claim is missing, repeated or of the wrong type"))?;
         if claims.iss != self.settings.issuer || claims.aud != self.settings.audience {
             return Err(TokenError::BadClaims("wrong issuer or audience"));

@@ -301,7 +301,10 @@ def lambda_projection(results, ours):
         return []
     rows = [[mem, f"{share:.1%}", fmt(hash_ms / share), fmt(ratio(verify_ms, share)),
              fmt(median(scaled.get(mem))), fmt(p90(scaled.get(mem)))] for mem, share in LAMBDA_SHARES]
-    fits = [mem for mem, share in LAMBDA_SHARES if hash_ms / share <= HASH_BUDGET_MS]
+    # Measured under a real quota where we have it: CFS throttling makes small shares slower than
+    # the projection.
+    expected = {mem: median(scaled[mem]) if scaled.get(mem) else hash_ms / share for mem, share in LAMBDA_SHARES}
+    fits = [mem for mem, _ in LAMBDA_SHARES if expected[mem] <= HASH_BUDGET_MS]
     current = template_memory_mb()
     advice = (f"the smallest size that fits is **{fits[0]} MB**" if fits
               else "none of the sizes above fits")
@@ -313,7 +316,8 @@ def lambda_projection(results, ours):
         ["Memory MB", "CPU share", "projected hash ms", "projected verify ms",
          "measured hash ms median", "p90"], rows) + [
         f"Recommendation: signup and login each hash once, and we want that under {HASH_BUDGET_MS:.0f} ms "
-        f"(rule: smallest size whose projected hash median ≤ {HASH_BUDGET_MS:.0f} ms); {advice}. "
+        f"(rule: smallest size whose hash median, measured under the quota or else projected, is "
+        f"≤ {HASH_BUDGET_MS:.0f} ms); {advice}. "
         + (f"The template currently uses {current} MB." if current else
            "The template's MemorySize could not be read.")]
 

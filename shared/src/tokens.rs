@@ -1,6 +1,7 @@
 //! Access tokens: HS256 JWTs with every claim pinned and checked.
 
 use std::{
+    borrow::Cow,
     sync::{Arc, Mutex, RwLock},
     time::{Duration, Instant},
 };
@@ -11,7 +12,7 @@ use jsonwebtoken::{
     crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier},
 };
 use ring::{digest, hmac};
-use serde::{Deserialize, Serialize};
+use serde::{Deserialize, Serialize, de::IgnoredAny};
 
 use crate::config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSettings};
 
@@ -19,6 +20,8 @@ use crate::config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSet
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 10;
+/// Longest decoded header accepted; ours is about 80 bytes.
+const MAX_HEADER_BYTES: usize = 256;
 /// Length of an HS256 signature; a longer one cannot be ours.
 const SIGNATURE_BYTES: usize = 32;
 /// The only signing algorithm issued or accepted.
@@ -306,14 +309,15 @@ impl TokenService {
             return Err(TokenError::TooLong);
         }
         let (message, signature) = token.rsplit_once('.').ok_or(TokenError::Malformed)?;
-        let payload = message.split_once('.').ok_or(TokenError::Malformed)?.1;
-        let header = jsonwebtoken::decode_header(token)?;
-        if header.alg != ALGORITHM {
-            return Err(TokenError::WrongAlgorithm);
-        }
-        check_header(&header)?;
+        let (header, payload) = message.split_once('.').ok_or(TokenError::Malformed)?;
+        let mut header_json = [0u8; MAX_HEADER_BYTES];
+        let header_len =
+            URL_SAFE_NO_PAD.decode_slice(header, &mut header_json).map_err(|_| TokenError::Malformed)?;
+        let header: TokenHeader =
+            serde_json::from_slice(&header_json[..header_len]).map_err(|_| TokenError::Malformed)?;
+        header.check()?;
         let ring = self.ring();
-        let key = header.kid.as_deref().and_then(|kid| ring.find(kid)).ok_or(TokenError::UnknownKey)?;
+        let key = header.kid.and_then(|kid| ring.find(&kid)).ok_or(TokenError::UnknownKey)?;
         // Decoded on the stack: the token's length is bounded, and this runs on every request.
         let mut tag = [0u8; SIGNATURE_BYTES];
         let tag_len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).map_err(|_| TokenError::Malformed)?;
@@ -346,21 +350,45 @@ impl TokenService {
     }
 }
 
-/// Refuses header parameters we never issue: key hints, critical extensions, other types.
-fn check_header(header: &Header) -> Result<(), TokenError> {
-    let forbidden = [
-        ("crit", header.crit.is_some()),
-        ("jku", header.jku.is_some()),
-        ("jwk", header.jwk.is_some()),
-        ("x5u", header.x5u.is_some()),
-        ("x5c", header.x5c.is_some()),
-        ("zip", header.zip.is_some()),
-        ("enc", header.enc.is_some()),
-        ("typ", header.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))),
-    ];
-    match forbidden.into_iter().find(|(_, present)| *present) {
-        Some((name, _)) => Err(TokenError::ForbiddenHeader(name)),
-        None => Ok(()),
+/// The JOSE header as `verify` reads it: the three parameters we issue, and the presence of the
+/// ones we never do. Other parameters are ignored; a repeated one is refused.
+#[derive(Deserialize)]
+struct TokenHeader<'a> {
+    #[serde(borrow)]
+    alg: Cow<'a, str>,
+    #[serde(borrow)]
+    kid: Option<Cow<'a, str>>,
+    #[serde(borrow)]
+    typ: Option<Cow<'a, str>>,
+    crit: Option<IgnoredAny>,
+    jku: Option<IgnoredAny>,
+    jwk: Option<IgnoredAny>,
+    x5u: Option<IgnoredAny>,
+    x5c: Option<IgnoredAny>,
+    zip: Option<IgnoredAny>,
+    enc: Option<IgnoredAny>,
+}
+
+impl TokenHeader<'_> {
+    /// HS256 only; refuses key hints, critical extensions and types other than JWT.
+    fn check(&self) -> Result<(), TokenError> {
+        if self.alg != "HS256" {
+            return Err(TokenError::WrongAlgorithm);
+        }
+        let forbidden = [
+            ("crit", self.crit.is_some()),
+            ("jku", self.jku.is_some()),
+            ("jwk", self.jwk.is_some()),
+            ("x5u", self.x5u.is_some()),
+            ("x5c", self.x5c.is_some()),
+            ("zip", self.zip.is_some()),
+            ("enc", self.enc.is_some()),
+            ("typ", self.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))),
+        ];
+        match forbidden.into_iter().find(|(_, present)| *present) {
+            Some((name, _)) => Err(TokenError::ForbiddenHeader(name)),
+            None => Ok(()),
+        }
     }
 }
 

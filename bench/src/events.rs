@@ -68,8 +68,7 @@ pub fn write(out: &Path, count: usize) -> Result<(), Error> {
 
 /// Stores the events' users (token version 0, enabled) in `$USERS_TABLE`; existing ones stay.
 pub async fn seed_users() -> Result<(), Error> {
-    let aws = auth_core::store::aws_config();
-    let table = UserTable::from_env(&aws)?;
+    let table = UserTable::from_env(&auth_core::store::Aws::from_env())?;
     let password_hash = passwords::hash(Password::unchecked("bench user password".into())).await?;
     for i in 0..USERS {
         let (user_id, username) = user(i);

@@ -4,6 +4,8 @@ use std::{collections::HashSet, time::Duration};
 
 use secrecy::{ExposeSecret, SecretSlice};
 
+use crate::store::Aws;
+
 /// Shortest signing secret accepted, in bytes (HS256 wants at least its 256-bit output).
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Fewest distinct byte values a secret must contain, to refuse `aaaa…` or a repeated word.
@@ -168,15 +170,16 @@ pub enum KeySource {
 
 impl KeySource {
     /// The configured source; `None` if neither variable is set, an error if both are.
-    pub fn from_env(aws: &aws_types::SdkConfig) -> Result<Option<Self>, ConfigError> {
+    pub fn from_env(aws: &Aws) -> Result<Option<Self>, ConfigError> {
         match (optional_env("JWT_SECRET_ARN"), optional_env("JWT_SECRET")) {
             (Some(_), Some(_)) => Err(ConfigError::Invalid {
                 name: "JWT_SECRET",
                 reason: "set either JWT_SECRET or JWT_SECRET_ARN, not both".into(),
             }),
-            (Some(arn), None) => {
-                Ok(Some(Self::SecretsManager { client: aws_sdk_secretsmanager::Client::new(aws), arn }))
-            }
+            (Some(arn), None) => Ok(Some(Self::SecretsManager {
+                client: aws_sdk_secretsmanager::Client::new(aws.config()),
+                arn,
+            })),
             (None, Some(_)) => Ok(Some(Self::Env)),
             (None, None) => Ok(None),
         }

@@ -12,7 +12,7 @@ use serde_json::{Map, Value};
 use crate::{
     ApiError,
     config::{ConfigError, account_check_cache_from_env},
-    store::{StoreError, UserTable},
+    store::{Aws, StoreError, UserTable},
     tokens::{self, Claims, LEEWAY_SECONDS, TokenError, TokenService},
     users::{FindUser, Username},
 };
@@ -137,13 +137,13 @@ impl LiveAccounts {
 
 impl Authenticator<UserTable> {
     /// For the authorizer: a signing secret and `USERS_TABLE` are required.
-    pub async fn from_env(aws: &aws_types::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
         Self::with_env_store(TokenService::from_env(aws).await?, aws)
     }
 
     /// For protected handlers: without a secret (deployed behind the authorizer) there is none,
     /// and requests without an authorizer context are refused.
-    pub async fn from_env_optional(aws: &aws_types::SdkConfig) -> Result<Option<Self>, ConfigError> {
+    pub async fn from_env_optional(aws: &Aws) -> Result<Option<Self>, ConfigError> {
         match TokenService::from_env_optional(aws).await? {
             Some(tokens) => Self::with_env_store(tokens, aws).map(Some),
             None => Ok(None),
@@ -151,7 +151,7 @@ impl Authenticator<UserTable> {
     }
 
     /// `tokens` with the users table and account-check cache the environment names.
-    fn with_env_store(tokens: TokenService, aws: &aws_types::SdkConfig) -> Result<Self, ConfigError> {
+    fn with_env_store(tokens: TokenService, aws: &Aws) -> Result<Self, ConfigError> {
         Ok(Self::new(tokens, UserTable::from_env(aws)?)
             .caching_account_checks(account_check_cache_from_env()?))
     }

@@ -14,7 +14,10 @@ use jsonwebtoken::{
 use ring::{digest, hmac};
 use serde::{Deserialize, Serialize, de::IgnoredAny};
 
-use crate::config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSettings};
+use crate::{
+    config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSettings},
+    store::Aws,
+};
 
 /// Longest token accepted, in bytes; longer ones are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -210,7 +213,7 @@ impl TokenService {
     }
 
     /// The service for a function that must sign or verify: no key configured is an error.
-    pub async fn from_env(aws: &aws_types::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
         Self::from_env_optional(aws)
             .await?
             .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))
@@ -218,7 +221,7 @@ impl TokenService {
 
     /// The service if a key is configured. Protected handlers use it only when no authorizer
     /// ran; deployed they have no key, and such requests are refused.
-    pub async fn from_env_optional(aws: &aws_types::SdkConfig) -> Result<Option<Self>, ConfigError> {
+    pub async fn from_env_optional(aws: &Aws) -> Result<Option<Self>, ConfigError> {
         let Some(source) = KeySource::from_env(aws)? else { return Ok(None) };
         let keys = source.load().await?;
         Ok(Some(Self::with_keys(&keys, TokenSettings::from_env()?, Some(source))))
@@ -370,9 +373,9 @@ struct TokenHeader<'a> {
 }
 
 impl TokenHeader<'_> {
-    /// HS256 only; refuses key hints, critical extensions and types other than JWT.
+    /// [`ALGORITHM`] only; refuses key hints, critical extensions and types other than JWT.
     fn check(&self) -> Result<(), TokenError> {
-        if self.alg != "HS256" {
+        if self.alg.parse::<Algorithm>().ok() != Some(ALGORITHM) {
             return Err(TokenError::WrongAlgorithm);
         }
         let forbidden = [

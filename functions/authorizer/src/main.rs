@@ -6,7 +6,7 @@ use lambda_runtime::{Error, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     auth_core::logging::init();
-    let aws = store::aws_config();
+    let aws = store::Aws::from_env();
     let authenticator = Authenticator::from_env(&aws).await?;
     run(service_fn(|event| api::authorizer(&authenticator, event))).await
 }

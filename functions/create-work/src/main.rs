@@ -6,7 +6,7 @@ use lambda_http::{Error, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     auth_core::logging::init();
-    let aws = store::aws_config();
+    let aws = store::Aws::from_env();
     let authenticator = Authenticator::from_env_optional(&aws).await?;
     let items = store::WorkItemTable::from_env(&aws)?;
     run(service_fn(|request| api::create_work(&items, authenticator.as_ref(), request))).await

@@ -6,7 +6,7 @@ use lambda_http::{Error, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     auth_core::logging::init();
-    let aws = store::aws_config();
+    let aws = store::Aws::from_env();
     let issuer = api::Issuer::from_env(&aws).await?;
     let users = store::UserTable::from_env(&aws)?;
     let sessions = store::RefreshTokenTable::from_env(&aws)?;

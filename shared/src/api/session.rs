@@ -13,6 +13,7 @@ use crate::{
     identity::{Authenticator, authenticate},
     lockout::unix_now_ms,
     refresh::{ChildDeriver, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
+    store::Aws,
     tokens::{SIGNER_KEYS_MAX_AGE, TokenService, unix_now},
     users::{FindUser, RevokeUserTokens, User, Username},
 };
@@ -26,7 +27,7 @@ pub struct Issuer {
 
 impl Issuer {
     /// Loads the signing keys once; without them the function refuses to start.
-    pub async fn from_env(aws: &aws_types::SdkConfig) -> Result<Self, ConfigError> {
+    pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
         let source = KeySource::from_env(aws)?
             .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))?;
         let keys = source.load().await?;

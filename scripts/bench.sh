@@ -11,7 +11,7 @@ cd "$ROOT"
 
 mode="${BENCH_MODE:-full}"
 case "$mode" in
-  full) events=10000 rounds=5 cold=30 warm=10000 warm_runs=3 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 ;;
+  full) events=10000 rounds=5 cold=60 warm=10000 warm_runs=3 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 ;;
   smoke) events=300 rounds=2 cold=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 ;;
   *) die "BENCH_MODE must be full or smoke" ;;
 esac
@@ -98,14 +98,16 @@ runtime --id echo --name "floor: bare lambda_runtime echo" --kind floor --warm "
 for f in "${functions[@]}"; do
   event="events/$f.json" extra=()
   if [ "$f" = authorizer ]; then event="$out/events.jsonl" extra=(--warm "$warm"); fi
-  runtime --id "$f" --name "$f" --kind function "${extra[@]}" --event "$event" \
+  runtime --id "$f" --name "$f" --kind function --floor "$bin/echo" "${extra[@]}" --event "$event" \
     --out "$results/runtime_$f.json" -- "$bin/$f"
 done
 PYTHONPATH="$ROOT/bench/peers/python" runtime --id python-authorizer --name "Python + PyJWT (awslambdaric)" \
-  --kind peer --warm "$warm" --event "$out/events.jsonl" --out "$results/runtime_python-authorizer.json" \
+  --kind peer --floor "$bin/echo" --warm "$warm" --event "$out/events.jsonl" \
+  --out "$results/runtime_python-authorizer.json" \
   -- "$BENCH_PYTHON" -m awslambdaric authorizer.handler
 NODE_PATH="$BENCH_NODE_MODULES" runtime --id node-authorizer --name "Node + jsonwebtoken (KeyObject)" \
-  --kind peer --warm "$warm" --event "$out/events.jsonl" --out "$results/runtime_node-authorizer.json" \
+  --kind peer --floor "$bin/echo" --warm "$warm" --event "$out/events.jsonl" \
+  --out "$results/runtime_node-authorizer.json" \
   -- node bench/peers/node/runtime.js "$ROOT/bench/peers/node/authorizer_jsonwebtoken.js"
 
 log "issue 3: a 1 MiB signup (413) against a signup that hashes (409), $slow each"

@@ -1,6 +1,11 @@
 //! Measure 3: a process under a minimal Lambda Runtime API emulator. Cold runs start a fresh
 //! process per sample and time exec → first `/next` (init) and exec → first response; a warm run
 //! sends thousands of invocations to one process. CPU time and peak RSS come from `wait4`.
+//! With `--floor`, the cold starts alternate in blocks of [`COLD_BLOCK`], the floor's then the
+//! command's, so the two are compared over the same minutes of a shared machine whose speed
+//! drifts. Blocks, not single runs: a process started right after a different binary runs
+//! slower (measured: the echo floor 11 % slower after each authorizer run), which would
+//! flatter the bigger binary.
 
 use std::{
     path::Path,
@@ -19,6 +24,8 @@ use tokio::{net::TcpListener, sync::Notify};
 
 use crate::{Args, Error, rusage_cpu_micros, write_json};
 
+/// Cold starts in a row of one binary, when alternating with the floor.
+const COLD_BLOCK: usize = 10;
 /// Warm invocations left out of the wall-time samples while the process settles.
 const WARM_SETTLE: usize = 100;
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
@@ -243,9 +250,17 @@ pub async fn run(args: &Args) -> Result<(), Error> {
     };
     let events = Arc::new(events);
 
+    let floor = args.flags.get("floor");
     let (mut init_ms, mut first_response_ms, mut cpu_ms, mut max_rss) = (vec![], vec![], vec![], vec![]);
+    let mut floor_init_ms = vec![];
     let mut first_response = String::new();
-    for _ in 0..args.number("cold", 30)? {
+    for i in 0..args.number("cold", 30)? {
+        if let Some(floor) = floor.filter(|_| i % COLD_BLOCK == 0) {
+            for _ in 0..COLD_BLOCK {
+                let run = run_process(std::slice::from_ref(floor), "floor", &events, 1, &log).await?;
+                floor_init_ms.push(millis(run.init));
+            }
+        }
         let run = run_process(command, id, &events, 1, &log).await?;
         init_ms.push(millis(run.init));
         first_response_ms.push(millis(run.responses[0]));
@@ -282,7 +297,7 @@ pub async fn run(args: &Args) -> Result<(), Error> {
             "id": id, "name": args.text("name")?, "kind": args.text("kind")?,
             "cold": {
                 "init_ms": init_ms, "first_response_ms": first_response_ms,
-                "cpu_ms": cpu_ms, "max_rss_kib": max_rss,
+                "cpu_ms": cpu_ms, "max_rss_kib": max_rss, "floor_init_ms": floor_init_ms,
             },
             "warm": warm, "first_response": first_response,
         }),

@@ -15,7 +15,7 @@ const USAGE: &str = "usage:
   bench seed-users                            the events' users, in $USERS_TABLE
   bench authorizer EVENTS.jsonl OUT.json [--rounds R]
   bench runtime --id ID --name NAME --kind floor|function|peer --event FILE [--cold N] [--warm N]
-                [--warm-runs N] --out OUT.json -- COMMAND...
+                [--warm-runs N] [--floor BINARY] --out OUT.json -- COMMAND...
   bench list-work OUT.json [--others 100,100000] [--samples N]";
 
 /// `--flag value` pairs and positional arguments, up to a `--` after which all is `rest`.

@@ -148,8 +148,9 @@ const ATTEMPT_TIMEOUT: Duration = Duration::from_secs(2);
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(6);
 
 /// A function's AWS configuration and its one DynamoDB client, which every table shares:
-/// building a client takes ~0.1 ms of a cold start, paid once rather than once a table.
-#[derive(Debug, Clone)]
+/// building a client takes ~0.1 ms of a cold start, paid once rather than once a table. Not
+/// `Clone`: a copy made before the first table would build a second client.
+#[derive(Debug)]
 pub struct Aws {
     config: SdkConfig,
     dynamodb: OnceLock<aws_sdk_dynamodb::Client>,

@@ -24,7 +24,7 @@ PEERS = ["pyjwt", "node-jsonwebtoken-keyobject", "node-jsonwebtoken-buffer", "no
 PEER_LABELS = {"pyjwt": "PyJWT", "node-jsonwebtoken-keyobject": "Node jsonwebtoken KeyObject",
                "node-jsonwebtoken-buffer": "Node jsonwebtoken Buffer", "node-fast-jwt": "Node fast-jwt"}
 PEER_GROUP, FLOOR_GROUP = "peer", "floor"
-KINDS = ["floor", "function", "peer"]
+KINDS = ["floor", "function", "variant", "peer"]
 
 
 @dataclass
@@ -197,9 +197,11 @@ def section_runtime(results, f):
              "invocation. The floor (`echo`) is a Rust runtime that returns its input. The cold starts of "
              "each function and peer alternate with the floor's in blocks of ten, and its init ÷ floor "
              "is to those floor runs (*floor init ms*), so drift in this shared machine's speed "
-             "cancels out.", ""]
+             "cancels out. The *variant* rows are the authorizer with one runtime choice changed "
+             "(tokio's flavour, the allocator, logging); *÷ ours* compares them with the authorizer "
+             "as built.", ""]
     docs = load_all(results, "runtime_*.json", ["echo", "authorizer", "python-authorizer", "node-authorizer"])
-    docs.sort(key=lambda d: KINDS.index(d["kind"]))  # stable: floor, then functions, then peers
+    docs.sort(key=lambda d: KINDS.index(d["kind"]))  # stable: floor, functions, variants, peers
     init = {d["id"]: median(d["cold"]["init_ms"]) for d in docs}
     # The floor's init interleaved with each process's cold starts; else the floor's own run.
     floor_init = {d["id"]: median(d["cold"].get("floor_init_ms") or []) or init.get("echo") for d in docs}
@@ -220,8 +222,8 @@ def section_runtime(results, f):
         return lines + [NOT_MEASURED]
 
     def vs_ours(values, d):
-        """Ratio to ours, shown for ours and the peers only."""
-        shown = d["kind"] == "peer" or d["id"] == "authorizer"
+        """Ratio to ours, shown for ours, its variants and the peers only."""
+        shown = d["kind"] in ("variant", "peer") or d["id"] == "authorizer"
         return fmt_ratio(ratio(values.get(d["id"]), values.get("authorizer"))) if shown else ""
 
     cold = [[d["name"], d["kind"], fmt(init[d["id"]]), fmt(p90(d["cold"]["init_ms"])),

@@ -101,6 +101,17 @@ for f in "${functions[@]}"; do
   runtime --id "$f" --name "$f" --kind function --floor "$bin/echo" "${extra[@]}" --event "$event" \
     --out "$results/runtime_$f.json" -- "$bin/$f"
 done
+# The runtime choices behind the authorizer, measured: tokio's flavour, the allocator, logging.
+authorizer_variant() {
+  local id="$1" name="$2"; shift 2
+  runtime --id "$id" --name "$name" --kind variant --floor "$bin/echo" --warm "$warm" \
+    --event "$out/events.jsonl" --out "$results/runtime_$id.json" -- "$@"
+}
+authorizer_variant authorizer-multi-thread "authorizer, tokio multi-thread runtime" \
+  "$bin/authorizer-multi-thread"
+authorizer_variant authorizer-mimalloc "authorizer, mimalloc allocator" "$bin/authorizer-mimalloc"
+AWS_LAMBDA_LOG_LEVEL=debug AWS_LAMBDA_LOG_FORMAT=JSON authorizer_variant authorizer-debug-logs \
+  "authorizer, DEBUG logs as JSON (a line per decision)" "$bin/authorizer"
 PYTHONPATH="$ROOT/bench/peers/python" runtime --id python-authorizer --name "Python + PyJWT (awslambdaric)" \
   --kind peer --floor "$bin/echo" --warm "$warm" --event "$out/events.jsonl" \
   --out "$results/runtime_python-authorizer.json" \

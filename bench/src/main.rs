@@ -14,7 +14,7 @@ const USAGE: &str = "usage:
   bench events OUT.jsonl --count N            authorizer events signed with $JWT_SECRET
   bench seed-users                            the events' users, in $USERS_TABLE
   bench authorizer EVENTS.jsonl OUT.json [--rounds R]
-  bench runtime --id ID --name NAME --kind floor|function|peer --event FILE [--cold N] [--warm N]
+  bench runtime --id ID --name NAME --kind floor|function|variant|peer --event FILE [--cold N] [--warm N]
                 [--warm-runs N] [--floor BINARY] --out OUT.json -- COMMAND...
   bench list-work OUT.json [--others 100,100000] [--samples N]";
 

@@ -1,16 +1,13 @@
-//! A variant of measure 3: the authorizer wired as `functions/authorizer` wires it, with mimalloc
-//! as the global allocator instead of glibc's malloc.
+//! A variant of measure 3: the authorizer with mimalloc as the global allocator instead of
+//! glibc's malloc.
 
-use auth_core::{api, identity::Authenticator, store};
-use lambda_runtime::{Error, run, service_fn};
+#[path = "variants/authorizer.rs"]
+mod authorizer;
 
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 #[tokio::main(flavor = "current_thread")]
-async fn main() -> Result<(), Error> {
-    auth_core::logging::init();
-    let aws = store::Aws::from_env();
-    let authenticator = Authenticator::from_env(&aws).await?;
-    run(service_fn(|event| api::authorizer(&authenticator, event))).await
+async fn main() -> Result<(), lambda_runtime::Error> {
+    authorizer::serve().await
 }

@@ -169,6 +169,9 @@ pub enum KeySource {
 }
 
 impl KeySource {
+    /// The variables that name a key, as the error for a function that needs one reports them.
+    pub const VARIABLES: &str = "JWT_SECRET_ARN (deployed) or JWT_SECRET (local)";
+
     /// The configured source; `None` if neither variable is set, an error if both are.
     pub fn from_env(aws: &Aws) -> Result<Option<Self>, ConfigError> {
         match (optional_env("JWT_SECRET_ARN"), optional_env("JWT_SECRET")) {

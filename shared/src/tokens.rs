@@ -214,9 +214,7 @@ impl TokenService {
 
     /// The service for a function that must sign or verify: no key configured is an error.
     pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
-        Self::from_env_optional(aws)
-            .await?
-            .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))
+        Self::from_env_optional(aws).await?.ok_or(ConfigError::Missing(KeySource::VARIABLES))
     }
 
     /// The service if a key is configured. Protected handlers use it only when no authorizer

@@ -28,8 +28,7 @@ pub struct Issuer {
 impl Issuer {
     /// Loads the signing keys once; without them the function refuses to start.
     pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
-        let source = KeySource::from_env(aws)?
-            .ok_or(ConfigError::Missing("JWT_SECRET_ARN (deployed) or JWT_SECRET (local)"))?;
+        let source = KeySource::from_env(aws)?.ok_or(ConfigError::Missing(KeySource::VARIABLES))?;
         let keys = source.load().await?;
         Ok(Self {
             tokens: TokenService::with_keys(&keys, TokenSettings::from_env()?, Some(source)),

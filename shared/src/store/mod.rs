@@ -11,13 +11,18 @@ use std::{marker::PhantomData, sync::OnceLock, time::Duration};
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
 use aws_runtime::env_config::EnvConfigValue;
 use aws_sdk_dynamodb::config::{
-    BehaviorVersion, Region, SharedHttpClient, retry::RetryConfig, timeout::TimeoutConfig,
+    BehaviorVersion, ConfigBag, Region, SharedHttpClient, retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
     operation::update_item::UpdateItemError,
 };
 use aws_smithy_http_client::tls::{self, TlsContext, TrustStore, rustls_provider::CryptoMode};
+use aws_smithy_runtime_api::client::{
+    connector_metadata::ConnectorMetadata,
+    http::{HttpClient, HttpConnectorSettings, SharedHttpConnector},
+    runtime_components::RuntimeComponents,
+};
 use aws_types::{
     SdkConfig,
     os_shim_internal::Env,
@@ -229,10 +234,40 @@ const AWS_ROOTS: &[u8] = include_bytes!("../../certs/aws-roots.pem");
 fn https_client() -> SharedHttpClient {
     let roots = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
     let context = TlsContext::builder().with_trust_store(roots).build().expect("a fixed trust store builds");
-    aws_smithy_http_client::Builder::new()
+    let client = aws_smithy_http_client::Builder::new()
         .tls_provider(tls::Provider::Rustls(CryptoMode::Ring))
         .tls_context(context)
-        .build_https()
+        .build_https();
+    SharedHttpClient::new(ConnectorOnFirstRequest(client))
+}
+
+/// An HTTP client whose connector (trust store parsed, TLS configured) is built only by the
+/// first request, as it always is. The SDK's own client also builds one as each service client
+/// is constructed, to load system certificates early, and throws it away: for a fixed trust
+/// store that is pure cold-start time (~0.29M instructions a client, BENCHMARKS.md, measure 3).
+#[derive(Debug)]
+struct ConnectorOnFirstRequest(SharedHttpClient);
+
+impl HttpClient for ConnectorOnFirstRequest {
+    fn http_connector(
+        &self,
+        settings: &HttpConnectorSettings,
+        components: &RuntimeComponents,
+    ) -> SharedHttpConnector {
+        self.0.http_connector(settings, components)
+    }
+
+    fn validate_final_config(
+        &self,
+        components: &RuntimeComponents,
+        config: &ConfigBag,
+    ) -> Result<(), BoxError> {
+        self.0.validate_final_config(components, config)
+    }
+
+    fn connector_metadata(&self) -> Option<ConnectorMetadata> {
+        self.0.connector_metadata()
+    }
 }
 
 #[cfg(test)]

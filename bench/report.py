@@ -163,7 +163,9 @@ def section_inprocess(results, f):
     lines = ["## 2. Authorizer in process", "",
              "The same 10,000 HTTP API v2 authorizer events (valid, expired, forged mixed), "
              "event JSON text in → decision JSON text out, in one process. CPU is process CPU time per "
-             "round ÷ invocations per round (median, p90 over rounds); wall is per invocation.", ""]
+             "round ÷ invocations per round (median, p90 over the rounds of every process: each "
+             "implementation runs in several processes, as one process's time depends on where its "
+             "stack and heap lie); wall is per invocation.", ""]
     docs = load_all(results, "authorizer_inprocess_*.json", ["rust"] + PEERS)
     cpu = {d["id"]: d["rounds_cpu_us"] for d in docs}
     ours = median(cpu.get("rust"))

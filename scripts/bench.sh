@@ -11,8 +11,8 @@ cd "$ROOT"
 
 mode="${BENCH_MODE:-full}"
 case "$mode" in
-  full) events=10000 rounds=5 cold=60 warm=10000 warm_runs=3 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 ;;
-  smoke) events=300 rounds=2 cold=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 ;;
+  full) events=10000 processes=5 rounds=3 cold=60 warm=10000 warm_runs=3 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 ;;
+  smoke) events=300 processes=2 rounds=1 cold=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 ;;
   *) die "BENCH_MODE must be full or smoke" ;;
 esac
 out="$ROOT/target/bench"
@@ -81,16 +81,32 @@ log "2. authorizer in process: $events events, ours and the peers"
 "$bin/bench" events "$out/events.jsonl" --count "$events" >"$out/events.meta.json"
 JWT_KID="$("$BENCH_PYTHON" -c 'import json, sys; print(json.load(open(sys.argv[1]))["kid"])' "$out/events.meta.json")"
 export JWT_KID
-"$bin/bench" authorizer "$out/events.jsonl" "$results/authorizer_inprocess_rust.json" --rounds "$rounds"
-(cd bench/peers/python && "$BENCH_PYTHON" inprocess.py "$out/events.jsonl" \
-  "$results/authorizer_inprocess_pyjwt.json" --rounds "$rounds")
+# Each implementation runs in several processes, their rounds pooled: one process's time depends
+# on where its stack and heap happen to lie, by up to 1.5x for ours (ANALYSIS.md, measure 2).
+inprocess() {
+  local id="$1" parts=() part; shift
+  for i in $(seq "$processes"); do
+    part="$out/inprocess-$id-$i.json"
+    "$@" "$part" --rounds "$rounds"
+    parts+=("$part")
+  done
+  "$BENCH_PYTHON" - "$results/authorizer_inprocess_$id.json" "${parts[@]}" <<'PY'
+import json, sys
+runs = [json.load(open(path)) for path in sys.argv[2:]]
+pooled = dict(runs[0], processes=len(runs))
+for key in ("rounds_cpu_us", "wall_us"):
+    pooled[key] = [x for run in runs for x in run[key]]
+json.dump(pooled, open(sys.argv[1], "w"))
+PY
+}
+inprocess rust "$bin/bench" authorizer "$out/events.jsonl"
+inprocess pyjwt "$BENCH_PYTHON" bench/peers/python/inprocess.py "$out/events.jsonl"
 for kind in keyobject buffer; do
-  BENCH_SECRET_KIND="$kind" NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js \
-    bench/peers/node/authorizer_jsonwebtoken.js "$out/events.jsonl" \
-    "$results/authorizer_inprocess_node-jsonwebtoken-$kind.json" --rounds "$rounds"
+  inprocess "node-jsonwebtoken-$kind" env BENCH_SECRET_KIND="$kind" NODE_PATH="$BENCH_NODE_MODULES" \
+    node bench/peers/node/inprocess.js bench/peers/node/authorizer_jsonwebtoken.js "$out/events.jsonl"
 done
-NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js bench/peers/node/authorizer_fastjwt.js \
-  "$out/events.jsonl" "$results/authorizer_inprocess_node-fast-jwt.json" --rounds "$rounds"
+inprocess node-fast-jwt env NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js \
+  bench/peers/node/authorizer_fastjwt.js "$out/events.jsonl"
 
 log "3. whole processes under the Runtime API emulator: $cold cold starts each, $warm warm invocations"
 "$bin/bench" seed-users

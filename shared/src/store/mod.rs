@@ -272,15 +272,31 @@ impl HttpClient for ConnectorOnFirstRequest {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{
+        Arc,
+        atomic::{AtomicUsize, Ordering},
+    };
+
     use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_runtime_api::client::{
+        http::{HttpConnector, HttpConnectorFuture},
+        orchestrator::HttpRequest,
+        result::ConnectorError,
+        runtime_components::RuntimeComponentsBuilder,
+    };
 
     use super::*;
 
     /// A DynamoDB client on [`https_client`] for `endpoint`, one attempt per call.
     fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
+        client_on(https_client(), endpoint)
+    }
+
+    /// A DynamoDB client on `http` for `endpoint`, one attempt per call.
+    fn client_on(http: SharedHttpClient, endpoint: &str) -> aws_sdk_dynamodb::Client {
         let config = aws_sdk_dynamodb::Config::builder()
             .behavior_version(BehaviorVersion::latest())
-            .http_client(https_client())
+            .http_client(http)
             .endpoint_url(endpoint)
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
@@ -322,6 +338,61 @@ mod tests {
         assert!(format!("{error:?}").contains("UnknownIssuer"), "{error:?}");
         let refused = server.await.unwrap().unwrap_err();
         assert!(refused.to_string().contains("alert"), "{refused}");
+    }
+
+    /// How many connectors an HTTP client was asked for: eagerly, as a service client is built,
+    /// and for requests.
+    #[derive(Debug, Default)]
+    struct ConnectorBuilds {
+        eager: AtomicUsize,
+        for_requests: AtomicUsize,
+    }
+
+    /// An HTTP client that counts into [`ConnectorBuilds`]; its connector refuses every request.
+    #[derive(Debug)]
+    struct CountingClient(Arc<ConnectorBuilds>);
+
+    impl HttpClient for CountingClient {
+        fn http_connector(&self, _: &HttpConnectorSettings, _: &RuntimeComponents) -> SharedHttpConnector {
+            self.0.for_requests.fetch_add(1, Ordering::SeqCst);
+            SharedHttpConnector::new(Refused)
+        }
+
+        fn validate_base_client_config(
+            &self,
+            _: &RuntimeComponentsBuilder,
+            _: &ConfigBag,
+        ) -> Result<(), BoxError> {
+            self.0.eager.fetch_add(1, Ordering::SeqCst);
+            Ok(())
+        }
+    }
+
+    #[derive(Debug)]
+    struct Refused;
+
+    impl HttpConnector for Refused {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            HttpConnectorFuture::ready(Err(ConnectorError::io("refused".into())))
+        }
+    }
+
+    /// The SDK asks each new client's HTTP client for a connector it then drops; behind
+    /// [`ConnectorOnFirstRequest`] none is built until a request needs one.
+    #[tokio::test]
+    async fn the_tls_connector_is_built_for_the_first_request_not_with_the_client() {
+        let sdk_alone = Arc::new(ConnectorBuilds::default());
+        client_on(SharedHttpClient::new(CountingClient(sdk_alone.clone())), "http://127.0.0.1:1");
+        assert_eq!(sdk_alone.eager.load(Ordering::SeqCst), 1, "the SDK no longer builds one eagerly");
+
+        let ours = Arc::new(ConnectorBuilds::default());
+        let inner = SharedHttpClient::new(CountingClient(ours.clone()));
+        let client = client_on(SharedHttpClient::new(ConnectorOnFirstRequest(inner)), "http://127.0.0.1:1");
+        assert_eq!(ours.eager.load(Ordering::SeqCst), 0);
+        assert_eq!(ours.for_requests.load(Ordering::SeqCst), 0);
+        let error = client.list_tables().send().await.unwrap_err();
+        assert!(matches!(error, SdkError::DispatchFailure(_)), "{error:?}");
+        assert_eq!((ours.eager.load(Ordering::SeqCst), ours.for_requests.load(Ordering::SeqCst)), (0, 1));
     }
 
     fn endpoint(env: &[(&str, &str)], service_id: &str) -> Option<String> {

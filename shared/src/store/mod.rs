@@ -11,7 +11,7 @@ use std::{marker::PhantomData, sync::OnceLock, time::Duration};
 use aws_credential_types::{Credentials, provider::SharedCredentialsProvider};
 use aws_runtime::env_config::EnvConfigValue;
 use aws_sdk_dynamodb::config::{
-    BehaviorVersion, ConfigBag, Region, SharedHttpClient, retry::RetryConfig, timeout::TimeoutConfig,
+    BehaviorVersion, Region, SharedHttpClient, retry::RetryConfig, timeout::TimeoutConfig,
 };
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
@@ -245,6 +245,7 @@ fn https_client() -> SharedHttpClient {
 /// first request, as it always is. The SDK's own client also builds one as each service client
 /// is constructed, to load system certificates early, and throws it away: for a fixed trust
 /// store that is pure cold-start time (~0.29M instructions a client, BENCHMARKS.md, measure 3).
+/// That eager build is the HTTPS client's only configuration check, so none is forwarded.
 #[derive(Debug)]
 struct ConnectorOnFirstRequest(SharedHttpClient);
 
@@ -255,14 +256,6 @@ impl HttpClient for ConnectorOnFirstRequest {
         components: &RuntimeComponents,
     ) -> SharedHttpConnector {
         self.0.http_connector(settings, components)
-    }
-
-    fn validate_final_config(
-        &self,
-        components: &RuntimeComponents,
-        config: &ConfigBag,
-    ) -> Result<(), BoxError> {
-        self.0.validate_final_config(components, config)
     }
 
     fn connector_metadata(&self) -> Option<ConnectorMetadata> {
@@ -277,7 +270,7 @@ mod tests {
         atomic::{AtomicUsize, Ordering},
     };
 
-    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Region};
     use aws_smithy_runtime_api::client::{
         http::{HttpConnector, HttpConnectorFuture},
         orchestrator::HttpRequest,

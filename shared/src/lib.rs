@@ -33,3 +33,13 @@ pub use error::ApiError;
 
 /// A boxed error that keeps its source chain.
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
+
+/// `N` bytes from the operating system's generator, as unpadded base64url.
+fn random_base64url<const N: usize>() -> String {
+    use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+    use ring::rand::{SecureRandom, SystemRandom};
+
+    let mut bytes = [0u8; N];
+    SystemRandom::new().fill(&mut bytes).expect("the system random generator is available");
+    URL_SAFE_NO_PAD.encode(bytes)
+}

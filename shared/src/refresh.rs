@@ -9,10 +9,7 @@
 use std::{future::Future, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use ring::{
-    digest, hmac,
-    rand::{SecureRandom, SystemRandom},
-};
+use ring::{digest, hmac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
@@ -69,9 +66,7 @@ pub struct RefreshToken(SecretString);
 impl RefreshToken {
     /// A fresh random token for a new family.
     pub fn generate() -> Self {
-        let mut bytes = [0u8; TOKEN_BYTES];
-        SystemRandom::new().fill(&mut bytes).expect("the system random generator is available");
-        Self(URL_SAFE_NO_PAD.encode(bytes).into())
+        Self(crate::random_base64url::<TOKEN_BYTES>().into())
     }
 
     /// Accepts only the exact shape this service issues.

@@ -5,8 +5,6 @@
 use std::{collections::HashMap, future::Future};
 
 use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use ring::rand::{SecureRandom, SystemRandom};
 
 use crate::{BoxError, config::SigningSecret};
 
@@ -61,9 +59,7 @@ pub trait SecretVersions {
 
 /// A fresh key: 48 random bytes, base64url (64 characters).
 pub fn generate_key() -> String {
-    let mut bytes = [0u8; 48];
-    SystemRandom::new().fill(&mut bytes).expect("the system random generator is available");
-    URL_SAFE_NO_PAD.encode(bytes)
+    crate::random_base64url::<48>()
 }
 
 /// Runs one rotation step. Every step is idempotent: Secrets Manager may call it again.

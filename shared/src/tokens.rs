@@ -449,7 +449,6 @@ mod tests {
                "iat": now, "nbf": now, "exp": now + 900, "jti": "01J0TOKEN"})
     }
 
-    /// Signs arbitrary header and claims JSON with HS256 and the given key.
     /// Our key id, which `sign_raw` puts in any header that names none.
     fn our_kid() -> String {
         key_id(&SigningSecret::new(SECRET.to_vec()).unwrap())

@@ -8,7 +8,7 @@
 //! flatter the bigger binary.
 
 use std::{
-    path::Path,
+    path::{Path, PathBuf},
     sync::{Arc, Mutex},
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
@@ -22,7 +22,7 @@ use hyper_util::rt::TokioIo;
 use serde_json::json;
 use tokio::{net::TcpListener, sync::Notify};
 
-use crate::{Args, Error, rusage_cpu_micros, write_json};
+use crate::{Error, rusage_cpu_micros, write_json};
 
 /// Cold starts in a row of one binary, when alternating with the floor.
 const COLD_BLOCK: usize = 10;
@@ -232,29 +232,57 @@ fn median(values: &[f64]) -> f64 {
     sorted.get(sorted.len() / 2).copied().unwrap_or(0.0)
 }
 
-/// `bench runtime`: cold and warm runs of one command; see `USAGE`.
-pub async fn run(args: &Args) -> Result<(), Error> {
-    let id = args.text("id")?;
-    let out = Path::new(args.text("out")?);
+/// What `bench runtime` runs, and how often.
+#[derive(clap::Args)]
+pub struct Options {
+    /// The result's id, and the function name its processes are given.
+    #[arg(long)]
+    id: String,
+    /// The row's title in BENCHMARKS.md.
+    #[arg(long)]
+    name: String,
+    #[arg(long, value_parser = ["floor", "function", "variant", "peer"])]
+    kind: String,
+    /// One event as JSON, or one per line in a `.jsonl` file, sent in turn.
+    #[arg(long)]
+    event: PathBuf,
+    /// Fresh processes, each timed to its first `/next` and its first response.
+    #[arg(long, default_value_t = 30)]
+    cold: usize,
+    /// Invocations in one warm process; 0 for none.
+    #[arg(long, default_value_t = 0)]
+    warm: usize,
+    /// Warm processes, of which the median counts.
+    #[arg(long, default_value_t = 3)]
+    warm_runs: usize,
+    /// A floor binary whose cold starts alternate with the command's.
+    #[arg(long)]
+    floor: Option<String>,
+    /// Where the results go as JSON; the processes' output goes beside it, as `.log`.
+    #[arg(long)]
+    out: PathBuf,
+    /// The program and its arguments.
+    #[arg(last = true, required = true)]
+    command: Vec<String>,
+}
+
+/// `bench runtime`: cold and warm runs of one command.
+pub async fn run(options: &Options) -> Result<(), Error> {
+    let Options { id, out, command, .. } = options;
     let log = out.with_extension("log");
-    let command = &args.rest;
-    if command.is_empty() {
-        return Err("no command after --".into());
-    }
-    let event_file = args.text("event")?;
-    let text = std::fs::read_to_string(event_file)?;
-    let events: Vec<Bytes> = if event_file.ends_with(".jsonl") {
+    let text = std::fs::read_to_string(&options.event)?;
+    let events: Vec<Bytes> = if options.event.extension().is_some_and(|e| e == "jsonl") {
         text.lines().map(|l| Bytes::from(l.to_owned())).collect()
     } else {
         vec![Bytes::from(serde_json::from_str::<serde_json::Value>(&text)?.to_string())]
     };
     let events = Arc::new(events);
 
-    let floor = args.flags.get("floor");
+    let floor = options.floor.as_ref();
     let (mut init_ms, mut first_response_ms, mut cpu_ms, mut max_rss) = (vec![], vec![], vec![], vec![]);
     let mut floor_init_ms = vec![];
     let mut first_response = String::new();
-    for i in 0..args.number("cold", 30)? {
+    for i in 0..options.cold {
         if let Some(floor) = floor.filter(|_| i % COLD_BLOCK == 0) {
             for _ in 0..COLD_BLOCK {
                 let run = run_process(std::slice::from_ref(floor), "floor", &events, 1, &log).await?;
@@ -268,7 +296,7 @@ pub async fn run(args: &Args) -> Result<(), Error> {
         max_rss.push(run.max_rss_kib);
         first_response = run.first_response;
     }
-    let invocations = args.number("warm", 0)?;
+    let invocations = options.warm;
     let warm = if invocations == 0 {
         serde_json::Value::Null
     } else {
@@ -276,7 +304,7 @@ pub async fn run(args: &Args) -> Result<(), Error> {
         // the median over several processes, as one run on a shared machine is noisy.
         let cold_cpu_us = median(&cpu_ms) * 1e3;
         let (mut cpu_us_runs, mut wall_us, mut peak_rss) = (vec![], vec![], 0f64);
-        for _ in 0..args.number("warm-runs", 3)? {
+        for _ in 0..options.warm_runs {
             let run = run_process(command, id, &events, invocations, &log).await?;
             let settled = run.responses.iter().skip(WARM_SETTLE.min(invocations / 10));
             wall_us.extend(settled.clone().zip(settled.skip(1)).map(|(a, b)| (*b - *a).as_secs_f64() * 1e6));
@@ -294,7 +322,7 @@ pub async fn run(args: &Args) -> Result<(), Error> {
     write_json(
         out,
         &json!({
-            "id": id, "name": args.text("name")?, "kind": args.text("kind")?,
+            "id": id, "name": options.name, "kind": options.kind,
             "cold": {
                 "init_ms": init_ms, "first_response_ms": first_response_ms,
                 "cpu_ms": cpu_ms, "max_rss_kib": max_rss, "floor_init_ms": floor_init_ms,

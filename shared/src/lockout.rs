@@ -36,12 +36,29 @@ impl FailedLogins {
         (self.locked_until_ms > now_ms).then(|| (self.locked_until_ms - now_ms).div_ceil(1000))
     }
 
-    /// Counts one more failure at `now_ms`, locking the account if the policy says so.
-    pub fn lock_if_due(&mut self, now_ms: u64) {
-        if let Some(seconds) = lockout_seconds(self.failures) {
-            self.locked_until_ms = now_ms + seconds * 1000;
+    /// The record after admitting one more attempt at `now_ms`, counted as a failure until it
+    /// succeeds and locking the name if the policy says so; `Err(retry_after)` while locked.
+    pub fn admit(current: Option<&Self>, username: &Username, now_ms: u64) -> Result<Self, u64> {
+        if let Some(retry_after) = current.and_then(|c| c.retry_after(now_ms)) {
+            return Err(retry_after);
         }
+        let failures = current.map_or(0, |c| c.failures).saturating_add(1);
+        Ok(Self {
+            username: username.clone(),
+            failures,
+            locked_until_ms: lockout_seconds(failures).map_or(0, |s| now_ms + s * 1000),
+            expires_at: now_ms / 1000 + FAILURE_MEMORY_SECONDS,
+        })
     }
+}
+
+/// What [`LoginAttempts::admit`] decided about one login attempt.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Admission {
+    /// The password may be checked; the attempt already counts as failure number `failures`.
+    Granted { failures: u32 },
+    /// Refused without checking the password: retry after this many seconds.
+    Locked { retry_after: u64 },
 }
 
 /// Milliseconds since the Unix epoch: lockouts are timed finer than a second, so a one-second
@@ -58,18 +75,14 @@ pub fn lockout_seconds(failures: u32) -> Option<u64> {
 
 /// Storage of failed-login records.
 pub trait LoginAttempts {
-    /// The current record, if any failures are remembered.
-    fn failed_logins(
-        &self,
-        username: &Username,
-    ) -> impl Future<Output = Result<Option<FailedLogins>, StoreError>> + Send;
-
-    /// Counts one more failure atomically and locks the account if the policy says so.
-    fn record_failure(
+    /// Admits one attempt for `username` at `now_ms` unless the name is locked. A granted attempt
+    /// is counted as failed before its password is checked, in the same atomic write that sets
+    /// any lock it earns: concurrent guesses cannot all slip in before the lock lands.
+    fn admit(
         &self,
         username: &Username,
         now_ms: u64,
-    ) -> impl Future<Output = Result<FailedLogins, StoreError>> + Send;
+    ) -> impl Future<Output = Result<Admission, StoreError>> + Send;
 
     /// Forgets the failures after a successful login.
     fn clear_failures(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
@@ -100,5 +113,21 @@ mod tests {
         assert_eq!(record.retry_after(98_000), Some(2));
         assert_eq!(record.retry_after(99_999), Some(1));
         assert_eq!(record.retry_after(100_000), None);
+    }
+
+    #[test]
+    fn an_admitted_attempt_counts_as_a_failure_and_earns_its_lock_at_once() {
+        let joe = Username::parse("joe").unwrap();
+        let first = FailedLogins::admit(None, &joe, 5_000).unwrap();
+        assert_eq!(
+            (first.failures, first.locked_until_ms, first.expires_at),
+            (1, 0, 5 + FAILURE_MEMORY_SECONDS)
+        );
+        let fourth = FailedLogins { failures: 4, ..first };
+        let fifth = FailedLogins::admit(Some(&fourth), &joe, 5_000).unwrap();
+        assert_eq!((fifth.failures, fifth.locked_until_ms), (5, 6_000));
+        assert_eq!(FailedLogins::admit(Some(&fifth), &joe, 5_500), Err(1));
+        let sixth = FailedLogins::admit(Some(&fifth), &joe, 6_000).unwrap();
+        assert_eq!((sixth.failures, sixth.locked_until_ms), (6, 8_000));
     }
 }

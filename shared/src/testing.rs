@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use crate::{
-    lockout::{FAILURE_MEMORY_SECONDS, FailedLogins, LoginAttempts},
+    lockout::{Admission, FailedLogins, LoginAttempts},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::StoreError,
     users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
@@ -71,28 +71,21 @@ impl ListWorkItems for FakeStore {
 }
 
 impl LoginAttempts for FakeStore {
-    async fn failed_logins(&self, username: &Username) -> Result<Option<FailedLogins>, StoreError> {
-        self.check()?;
-        Ok(self.failures.lock().unwrap().iter().find(|f| &f.username == username).cloned())
-    }
-
-    async fn record_failure(&self, username: &Username, now_ms: u64) -> Result<FailedLogins, StoreError> {
+    async fn admit(&self, username: &Username, now_ms: u64) -> Result<Admission, StoreError> {
         self.check()?;
         let mut all = self.failures.lock().unwrap();
-        let position = all.iter().position(|f| &f.username == username).unwrap_or_else(|| {
-            all.push(FailedLogins {
-                username: username.clone(),
-                failures: 0,
-                locked_until_ms: 0,
-                expires_at: 0,
-            });
-            all.len() - 1
-        });
-        let record = &mut all[position];
-        record.failures += 1;
-        record.expires_at = now_ms / 1000 + FAILURE_MEMORY_SECONDS;
-        record.lock_if_due(now_ms);
-        Ok(record.clone())
+        let position = all.iter().position(|f| &f.username == username);
+        match FailedLogins::admit(position.map(|p| &all[p]), username, now_ms) {
+            Err(retry_after) => Ok(Admission::Locked { retry_after }),
+            Ok(next) => {
+                let failures = next.failures;
+                match position {
+                    Some(p) => all[p] = next,
+                    None => all.push(next),
+                }
+                Ok(Admission::Granted { failures })
+            }
+        }
     }
 
     async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {

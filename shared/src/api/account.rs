@@ -5,7 +5,7 @@ use lambda_http::{Body, Request, Response, http::StatusCode};
 use super::{Credentials, Issuer, now_rfc3339};
 use crate::{
     ApiError, http,
-    lockout::{LoginAttempts, unix_now_ms},
+    lockout::{Admission, LoginAttempts, unix_now_ms},
     passwords::{self, Password},
     refresh::RefreshTokens,
     users::{CreateUser, FindUser, User, Username},
@@ -62,30 +62,20 @@ async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     // A name that breaks the rules cannot exist; it still pays for a full (dummy) verification.
     let name = Username::parse(&username).ok();
     let (user, failures) = match &name {
-        Some(name) => {
-            let failures = attempts.failed_logins(name).await?;
-            if let Some(retry_after) = failures.as_ref().and_then(|f| f.retry_after(now_ms)) {
-                return Err(ApiError::TooManyAttempts { retry_after });
-            }
-            (users.find_user(name).await?, failures)
-        }
-        None => (None, None),
+        Some(name) => match attempts.admit(name, now_ms).await? {
+            Admission::Locked { retry_after } => return Err(ApiError::TooManyAttempts { retry_after }),
+            Admission::Granted { failures } => (users.find_user(name).await?, failures),
+        },
+        None => (None, 0),
     };
     // No length policy here: a stored password met it at sign-up, so a short one cannot match.
     let password = Password::unchecked(password);
     let verified = passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
-    let user = match (user, name) {
-        (Some(user), _) if verified && !user.disabled => user,
-        (_, Some(name)) => {
-            let record = attempts.record_failure(&name, now_ms).await?;
-            tracing::info!(failures = record.failures, locked = record.locked_until_ms > 0, "login failed");
-            return Err(ApiError::InvalidCredentials);
-        }
-        (_, None) => return Err(ApiError::InvalidCredentials),
+    let Some(user) = user.filter(|u| verified && !u.disabled) else {
+        tracing::info!(failures, "login failed");
+        return Err(ApiError::InvalidCredentials);
     };
-    if failures.is_some() {
-        attempts.clear_failures(&user.username).await?;
-    }
+    attempts.clear_failures(&user.username).await?;
     let now = now_ms / 1000;
     let refresh = issuer.start_family(sessions, &user, now).await?;
     tracing::info!(user_id = %user.user_id, "session started");

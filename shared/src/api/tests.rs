@@ -195,6 +195,22 @@ async fn five_failures_lock_the_account_even_against_the_right_password() {
     assert_eq!((status, retry_after.as_deref()), (429, Some("1")));
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn concurrent_guesses_get_no_more_password_checks_than_the_free_failures() {
+    let store = std::sync::Arc::new(FakeStore::default());
+    signed_up(&store).await;
+    let mut guesses = tokio::task::JoinSet::new();
+    for i in 0..20 {
+        let store = store.clone();
+        let password = if i == 19 { "correct horse battery staple" } else { "wrong password" };
+        guesses.spawn(async move { login_status(&store, "joe", password).await.0 });
+    }
+    let statuses = guesses.join_all().await;
+    let checked = statuses.iter().filter(|s| [200, 401].contains(s)).count();
+    assert_eq!(checked + statuses.iter().filter(|&&s| s == 429).count(), 20, "{statuses:?}");
+    assert_eq!(checked, crate::lockout::FREE_FAILURES as usize, "{statuses:?}");
+}
+
 #[tokio::test]
 async fn a_locked_unknown_user_looks_exactly_like_a_locked_real_one() {
     let store = FakeStore::default();

@@ -1,8 +1,8 @@
-use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
+use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{LOGIN_ATTEMPTS_TABLE, StoreError, Table, TableKind, classify};
 use crate::{
-    lockout::{FAILURE_MEMORY_SECONDS, FailedLogins, LoginAttempts},
+    lockout::{Admission, FailedLogins, LoginAttempts},
     users::Username,
 };
 
@@ -17,15 +17,18 @@ impl TableKind for LoginAttemptRecords {
     const VARIABLE: &'static str = "LOGIN_ATTEMPTS_TABLE";
 }
 
+/// Conditional writes an attempt may lose to concurrent attempts on the same name before it is
+/// refused as if the name were locked: such a burst is itself a guessing attack.
+const ADMIT_RACES: usize = 3;
+
 impl LoginAttemptTable {
     fn key(username: &Username) -> AttributeValue {
         AttributeValue::S(username.as_str().to_owned())
     }
-}
 
-impl LoginAttempts for LoginAttemptTable {
+    /// The current record, if any failures are remembered.
     #[tracing::instrument(name = "store failed logins", skip_all)]
-    async fn failed_logins(&self, username: &Username) -> Result<Option<FailedLogins>, StoreError> {
+    pub async fn failed_logins(&self, username: &Username) -> Result<Option<FailedLogins>, StoreError> {
         let output = self
             .client
             .get_item()
@@ -37,37 +40,40 @@ impl LoginAttempts for LoginAttemptTable {
             .map_err(classify)?;
         Ok(output.item.map(serde_dynamo::from_item).transpose()?)
     }
+}
 
-    /// `ADD` makes concurrent failures each count; the lock is then set from the new count.
-    #[tracing::instrument(name = "store record failed login", skip_all)]
-    async fn record_failure(&self, username: &Username, now_ms: u64) -> Result<FailedLogins, StoreError> {
-        let expires_at = AttributeValue::N((now_ms / 1000 + FAILURE_MEMORY_SECONDS).to_string());
-        let output = self
-            .client
-            .update_item()
-            .table_name(&self.name)
-            .key(LOGIN_ATTEMPTS_TABLE.hash_key, Self::key(username))
-            .update_expression("ADD failures :one SET expires_at = :expires")
-            .expression_attribute_values(":one", AttributeValue::N("1".into()))
-            .expression_attribute_values(":expires", expires_at)
-            .return_values(ReturnValue::AllNew)
-            .send()
-            .await
-            .map_err(classify)?;
-        let mut record: FailedLogins = serde_dynamo::from_item(output.attributes.unwrap_or_default())?;
-        record.lock_if_due(now_ms);
-        if record.locked_until_ms > 0 {
-            self.client
-                .update_item()
-                .table_name(&self.name)
-                .key(LOGIN_ATTEMPTS_TABLE.hash_key, Self::key(username))
-                .update_expression("SET locked_until_ms = :until")
-                .expression_attribute_values(":until", AttributeValue::N(record.locked_until_ms.to_string()))
-                .send()
-                .await
-                .map_err(classify)?;
+impl LoginAttempts for LoginAttemptTable {
+    /// Reads the record, then writes its successor only if the record is still the one read
+    /// (compare-and-swap on the count and the lock): each attempt gets a count of its own, and
+    /// no attempt passes a lock another one has set.
+    #[tracing::instrument(name = "store admit login attempt", skip_all)]
+    async fn admit(&self, username: &Username, now_ms: u64) -> Result<Admission, StoreError> {
+        for _ in 0..ADMIT_RACES {
+            let current = self.failed_logins(username).await?;
+            let next = match FailedLogins::admit(current.as_ref(), username, now_ms) {
+                Ok(next) => next,
+                Err(retry_after) => return Ok(Admission::Locked { retry_after }),
+            };
+            let put =
+                self.client.put_item().table_name(&self.name).set_item(Some(serde_dynamo::to_item(&next)?));
+            let put = match &current {
+                None => put.condition_expression("attribute_not_exists(failures)"),
+                Some(seen) => put
+                    // Records written before the lock was stored unconditionally may lack it.
+                    .condition_expression(
+                        "failures = :failures AND (locked_until_ms = :until OR attribute_not_exists(locked_until_ms))",
+                    )
+                    .expression_attribute_values(":failures", AttributeValue::N(seen.failures.to_string()))
+                    .expression_attribute_values(":until", AttributeValue::N(seen.locked_until_ms.to_string())),
+            };
+            match put.send().await {
+                Ok(_) => return Ok(Admission::Granted { failures: next.failures }),
+                Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                }
+                Err(e) => return Err(classify(e)),
+            }
         }
-        Ok(record)
+        Ok(Admission::Locked { retry_after: 1 })
     }
 
     #[tracing::instrument(name = "store clear failed logins", skip_all)]

@@ -1,12 +1,13 @@
 use std::time::{Duration, Instant};
 
 use auth_core::{
-    lockout::LoginAttempts,
+    lockout::{Admission, LoginAttempts},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::{StoreError, UserTable},
     users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
 };
+use aws_sdk_dynamodb::types::AttributeValue;
 use serde_json::json;
 
 use crate::helpers::{TestTables, dead_database_client, stalled_database_client};
@@ -150,20 +151,18 @@ async fn a_hung_database_is_unavailable_after_the_operation_timeout() {
 }
 
 #[tokio::test]
-async fn failures_count_up_lock_with_backoff_and_clear_on_success() {
+async fn attempts_count_as_failures_before_the_check_lock_with_backoff_and_clear_on_success() {
     let tables = TestTables::new().await;
     let attempts = tables.attempt_table();
     let joe = Username::parse("joe").unwrap();
     assert_eq!(attempts.failed_logins(&joe).await.unwrap(), None);
     let now_ms = 1_800_000_000_000;
-    for n in 1..=4 {
-        let record = attempts.record_failure(&joe, now_ms).await.unwrap();
-        assert_eq!((record.failures, record.locked_until_ms), (n, 0));
+    for n in 1..=5 {
+        assert_eq!(attempts.admit(&joe, now_ms).await.unwrap(), Admission::Granted { failures: n });
     }
-    let fifth = attempts.record_failure(&joe, now_ms).await.unwrap();
-    assert_eq!((fifth.failures, fifth.locked_until_ms), (5, now_ms + 1_000));
-    let sixth = attempts.record_failure(&joe, now_ms + 10_000).await.unwrap();
-    assert_eq!(sixth.locked_until_ms, now_ms + 12_000);
+    assert_eq!(attempts.failed_logins(&joe).await.unwrap().unwrap().locked_until_ms, now_ms + 1_000);
+    assert_eq!(attempts.admit(&joe, now_ms + 999).await.unwrap(), Admission::Locked { retry_after: 1 });
+    assert_eq!(attempts.admit(&joe, now_ms + 10_000).await.unwrap(), Admission::Granted { failures: 6 });
     let stored = attempts.failed_logins(&joe).await.unwrap().unwrap();
     assert_eq!((stored.failures, stored.locked_until_ms), (6, now_ms + 12_000));
     assert_eq!(stored.expires_at, 1_800_000_010 + auth_core::lockout::FAILURE_MEMORY_SECONDS);
@@ -172,15 +171,45 @@ async fn failures_count_up_lock_with_backoff_and_clear_on_success() {
 }
 
 #[tokio::test]
-async fn concurrent_failures_are_all_counted() {
+async fn concurrent_attempts_each_get_their_own_count_and_none_passes_the_lock() {
     let tables = TestTables::new().await;
     let joe = Username::parse("joe").unwrap();
-    let handles = (0..10).map(|_| {
+    let handles = (0..30).map(|_| {
         let (attempts, joe) = (tables.attempt_table(), joe.clone());
-        tokio::spawn(async move { attempts.record_failure(&joe, 1_800_000_000_000).await.unwrap() })
+        tokio::spawn(async move { attempts.admit(&joe, 1_800_000_000_000).await.unwrap() })
     });
-    futures_results(handles).await;
-    assert_eq!(tables.attempt_table().failed_logins(&joe).await.unwrap().unwrap().failures, 10);
+    let mut granted: Vec<u32> = futures_results(handles)
+        .await
+        .into_iter()
+        .filter_map(|a| match a {
+            Admission::Granted { failures } => Some(failures),
+            Admission::Locked { .. } => None,
+        })
+        .collect();
+    granted.sort_unstable();
+    assert!(!granted.is_empty());
+    assert_eq!(granted, (1..=granted.len() as u32).collect::<Vec<_>>(), "a count each, none twice");
+    assert!(granted.len() <= auth_core::lockout::FREE_FAILURES as usize, "{} passed", granted.len());
+    let stored = tables.attempt_table().failed_logins(&joe).await.unwrap().unwrap();
+    assert_eq!(stored.failures as usize, granted.len());
+}
+
+#[tokio::test]
+async fn a_record_stored_without_a_lock_field_still_admits() {
+    let tables = TestTables::new().await;
+    let attempts = tables.attempt_table();
+    tables
+        .client
+        .put_item()
+        .table_name(&tables.attempts)
+        .item("username", AttributeValue::S("joe".into()))
+        .item("failures", AttributeValue::N("2".into()))
+        .item("expires_at", AttributeValue::N("1800086400".into()))
+        .send()
+        .await
+        .unwrap();
+    let joe = Username::parse("joe").unwrap();
+    assert_eq!(attempts.admit(&joe, 1_800_000_000_000).await.unwrap(), Admission::Granted { failures: 3 });
 }
 
 fn family(id: &str, version: u64) -> Family {

@@ -36,7 +36,7 @@ pub async fn run(events_file: &Path, out: &Path, rounds: usize) -> Result<(), Er
 
     let invoke = async |line: &str| -> Result<bool, Error> {
         let request: AuthorizerRequest = serde_json::from_str(line)?;
-        let decision = authorize(&authenticator, &request, unix_now()).await;
+        let decision = authorize(&authenticator, &request, unix_now()).await?;
         std::hint::black_box(serde_json::to_string(&decision)?);
         Ok(decision.is_authorized)
     };

@@ -2,7 +2,8 @@
 //! and DynamoDB Local refuses or stalls connections (both started by `make test`).
 //!
 //! While it fails, every route answers `503` with `Retry-After` within the SDK timeout (never
-//! `200`, never `401`) and writes nothing; once it is back, everything works.
+//! `200`, never `401`) and writes nothing, and the authorizer fails rather than deny; once it is
+//! back, everything works.
 
 use std::{
     sync::{Arc, Mutex},
@@ -93,6 +94,18 @@ impl Api {
     }
 }
 
+impl Api {
+    /// Invokes the authorizer as API Gateway does, with `token` as the identity source.
+    async fn authorize(&self, token: &str) -> (StatusCode, Value) {
+        let mut event: Value = serde_json::from_str(include_str!("../../events/authorizer.json")).unwrap();
+        event["identitySource"] = json!([format!("JWT {token}")]);
+        event["headers"]["authorization"] = json!(format!("JWT {token}"));
+        let url = format!("{}/2015-03-31/functions/authorizer/invocations", self.base);
+        let response = self.http.post(url).json(&event).send().await.unwrap();
+        (response.status(), response.json().await.unwrap_or(Value::Null))
+    }
+}
+
 fn credentials(name: &str) -> Value {
     json!({"username": name, "password": "outage tested password"})
 }
@@ -133,6 +146,10 @@ async fn a_failing_database_gives_prompt_503s_and_no_half_written_state() {
                 "{mode:?} {method} {path} took {took:?}, API Gateway gives up at 29 s"
             );
         }
+        // A denial would be cached per token for the TTL; a failed invocation is not.
+        let (status, body) = api.authorize(&token).await;
+        assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR, "{mode:?} authorizer: {body}");
+        assert_eq!(body["errorType"], "StoreUnavailable", "{mode:?} authorizer: {body}");
     }
 
     proxy.set(Mode::Forward);
@@ -147,4 +164,6 @@ async fn a_failing_database_gives_prompt_503s_and_no_half_written_state() {
     let (status, _, items) = api.call("GET", "/work", Some(&token), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(items["result"], json!([]), "nothing was written during the outage");
+    let (status, decision) = api.authorize(&token).await;
+    assert_eq!((status, &decision["isAuthorized"]), (StatusCode::OK, &json!(true)), "{decision}");
 }

@@ -1,26 +1,36 @@
 //! The HTTP API (payload 2.0) Lambda authorizer with simple responses.
 
 use aws_lambda_events::apigw::ApiGatewayV2CustomAuthorizerSimpleResponse;
-use lambda_runtime::LambdaEvent;
+use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Deserialize;
 
 use crate::{
-    identity::Authenticator,
+    identity::{Authenticator, Rejection},
+    store::StoreError,
     tokens::{self, unix_now},
     users::FindUser,
 };
 
-/// The authorizer's Lambda handler. It never fails: any problem is a denial.
+/// The authorizer's Lambda handler. It fails only when the account cannot be checked: API
+/// Gateway then answers `500` and, unlike a denial, does not cache the answer.
 pub async fn authorizer<U: FindUser>(
     authenticator: &Authenticator<U>,
     event: LambdaEvent<AuthorizerRequest>,
-) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, lambda_runtime::Error> {
-    Ok(authorize(authenticator, &event.payload, unix_now()).await)
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Diagnostic> {
+    authorize(authenticator, &event.payload, unix_now()).await.map_err(|error| {
+        let error_type = match error {
+            StoreError::Unavailable(_) => "StoreUnavailable",
+            _ => "StoreError",
+        };
+        Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
+    })
 }
 
 /// Allows the request if it carries exactly one valid `Bearer` or `JWT` token of a live,
 /// unrevoked account, passing `sub`, `username` and `exp` on in the context; denies everything
-/// else, including when the account cannot be checked.
+/// else. When the account cannot be checked (DynamoDB unavailable) there is no decision but an
+/// error: API Gateway caches denials per token for `AuthorizerCacheTtlSeconds`, and a moment's
+/// outage must not lock a valid token out for that long.
 ///
 /// Denials are logged at INFO with their reason; allows only at DEBUG, since a line per allowed
 /// request would dominate the log bill and a warm invocation's CPU (BENCHMARKS.md, measure 3).
@@ -29,16 +39,16 @@ pub async fn authorize<U: FindUser>(
     authenticator: &Authenticator<U>,
     request: &AuthorizerRequest,
     now: u64,
-) -> ApiGatewayV2CustomAuthorizerSimpleResponse {
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, StoreError> {
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.context = serde_json::json!({});
     let Some(value) = authorization_value(request) else {
         tracing::info!("denied: no single Authorization header");
-        return response;
+        return Ok(response);
     };
     let Some(token) = tokens::token_from_authorization(value) else {
         tracing::info!("denied: unsupported Authorization scheme or shape");
-        return response;
+        return Ok(response);
     };
     match authenticator.verify(token, now).await {
         Ok(identity) => {
@@ -46,9 +56,13 @@ pub async fn authorize<U: FindUser>(
             response.is_authorized = true;
             response.context = identity.to_authorizer_context();
         }
+        Err(Rejection::Store(error)) => {
+            tracing::error!(%error, "no decision: the account could not be checked");
+            return Err(error);
+        }
         Err(error) => tracing::info!(%error, "denied"),
     }
-    response
+    Ok(response)
 }
 
 /// The parts of an HTTP API (payload 2.0) authorizer request the decision reads; the rest of the

@@ -10,6 +10,7 @@ use crate::{
     config::{SigningKeys, SigningSecret, TokenSettings},
     identity::Authenticator,
     refresh::{ChildDeriver, RefreshSettings, RefreshToken},
+    store::StoreError,
     testing::FakeStore,
     tokens::{TokenService, unix_now},
     work::WorkItem,
@@ -355,7 +356,7 @@ fn authorizer_event(edit: impl FnOnce(&mut Value)) -> AuthorizerRequest {
 #[tokio::test]
 async fn the_authorizer_denies_the_sample_token_it_cannot_verify() {
     let store = store_with_event_user();
-    let decision = authorize(&authenticator(&store), &authorizer_event(|_| {}), unix_now()).await;
+    let decision = authorize(&authenticator(&store), &authorizer_event(|_| {}), unix_now()).await.unwrap();
     assert!(!decision.is_authorized);
     assert_eq!(decision.context, json!({}));
 }
@@ -368,11 +369,27 @@ async fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
     for scheme in ["JWT", "Bearer", "bearer"] {
         let value = format!("{scheme} {}", issued.token);
         let decision =
-            authorize(&svc, &authorizer_event(|e| e["identitySource"] = json!([value])), unix_now()).await;
+            authorize(&svc, &authorizer_event(|e| e["identitySource"] = json!([value])), unix_now())
+                .await
+                .unwrap();
         assert!(decision.is_authorized, "{scheme}");
         assert_eq!(decision.context["sub"], EVENT_USER);
         assert_eq!(decision.context["username"], "joe");
     }
+}
+
+#[tokio::test]
+async fn the_authorizer_fails_uncached_rather_than_deny_when_the_account_cannot_be_checked() {
+    let store = FakeStore::unavailable();
+    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let valid = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}")]));
+    assert!(matches!(
+        authorize(&authenticator(&store), &valid, unix_now()).await,
+        Err(StoreError::Unavailable(_))
+    ));
+    let forged = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}x")]));
+    let decision = authorize(&authenticator(&store), &forged, unix_now()).await.unwrap();
+    assert!(!decision.is_authorized, "a token that fails on its own is still a plain denial");
 }
 
 #[tokio::test]
@@ -387,7 +404,9 @@ async fn the_authorizer_denies_repeated_or_missing_credentials() {
         json!([format!("Basic {token}")]),
     ] {
         let decision =
-            authorize(&svc, &authorizer_event(|e| e["identitySource"] = source.clone()), unix_now()).await;
+            authorize(&svc, &authorizer_event(|e| e["identitySource"] = source.clone()), unix_now())
+                .await
+                .unwrap();
         assert!(!decision.is_authorized, "{source}");
     }
 }
@@ -403,7 +422,7 @@ async fn without_an_identity_source_the_authorizer_reads_the_one_authorization_h
             e["headers"]["authorization"] = json!(header);
         });
         let svc = &svc;
-        async move { authorize(svc, &event, unix_now()).await.is_authorized }
+        async move { authorize(svc, &event, unix_now()).await.unwrap().is_authorized }
     };
     assert!(decide(Some(format!("JWT {token}"))).await);
     assert!(!decide(Some(format!("JWT {token}, JWT {token}"))).await, "repeated headers, joined");

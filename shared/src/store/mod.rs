@@ -111,6 +111,8 @@ const RETRYABLE_CODES: &[&str] = &[
     "RequestLimitExceeded",
     "InternalServerError",
     "ServiceUnavailable",
+    // A single-item write that met a transaction in flight on the same item.
+    "TransactionConflictException",
 ];
 
 /// Sorts an SDK error into unavailable (network, timeout, throttling) or unexpected.
@@ -272,13 +274,15 @@ mod tests {
 
     use aws_sdk_dynamodb::config::{BehaviorVersion, ConfigBag, Credentials, Region};
     use aws_smithy_runtime_api::client::{
-        http::{HttpConnector, HttpConnectorFuture},
-        orchestrator::HttpRequest,
+        http::{HttpConnector, HttpConnectorFuture, http_client_fn},
+        orchestrator::{HttpRequest, HttpResponse},
         result::ConnectorError,
         runtime_components::RuntimeComponentsBuilder,
     };
+    use aws_smithy_types::body::SdkBody;
 
     use super::*;
+    use crate::refresh::RefreshTokens;
 
     /// A DynamoDB client on [`https_client`] for `endpoint`, one attempt per call.
     fn client(endpoint: &str) -> aws_sdk_dynamodb::Client {
@@ -368,6 +372,62 @@ mod tests {
         fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
             HttpConnectorFuture::ready(Err(ConnectorError::io("refused".into())))
         }
+    }
+
+    /// A connector that answers every request with HTTP 400 and DynamoDB's JSON error `body`.
+    #[derive(Debug)]
+    struct Answers(String);
+
+    impl HttpConnector for Answers {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            let mut response = HttpResponse::new(400u16.try_into().unwrap(), SdkBody::from(self.0.clone()));
+            response.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    fn refresh_table_answering(body: String) -> RefreshTokenTable {
+        let http = http_client_fn(move |_, _| SharedHttpConnector::new(Answers(body.clone())));
+        RefreshTokenTable::new(client_on(http, "http://127.0.0.1:1"), "refresh")
+    }
+
+    fn cancelled_by(reason: &str) -> String {
+        format!(
+            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"cancelled",
+                "CancellationReasons":[{{"Code":"{reason}"}},{{"Code":"None"}},{{"Code":"None"}}]}}"#
+        )
+    }
+
+    /// Real DynamoDB cancels one of two transactions on the same item with `TransactionConflict`
+    /// (DynamoDB Local serialises them instead, so this is its only test).
+    #[tokio::test]
+    async fn a_refresh_racing_another_on_the_same_token_is_retryable_not_a_reuse_nor_a_500() {
+        let token = crate::refresh::RefreshRecord {
+            token_hash: "parent".into(),
+            family_id: "f1".into(),
+            user_id: "u1".into(),
+            username: "joe".into(),
+            expires_at: 1_900_000_000,
+            used_at_ms: None,
+            child_hash: None,
+        };
+        let raced =
+            refresh_table_answering(cancelled_by("TransactionConflict")).rotate(&token, &token, 0, 0).await;
+        assert!(matches!(raced, Err(StoreError::Unavailable(_))), "{raced:?}");
+        let used = refresh_table_answering(cancelled_by("ConditionalCheckFailed"))
+            .rotate(&token, &token, 0, 0)
+            .await;
+        assert!(matches!(used, Ok(crate::refresh::Rotation::AlreadyUsed)), "{used:?}");
+    }
+
+    #[tokio::test]
+    async fn a_write_meeting_a_transaction_in_flight_on_its_item_is_retryable() {
+        let table = refresh_table_answering(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"in flight"}"#
+                .into(),
+        );
+        let result = table.revoke_family("f1").await;
+        assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
     }
 
     /// The SDK asks each new client's HTTP client for a connector it then drops; behind

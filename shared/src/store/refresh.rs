@@ -45,10 +45,23 @@ impl RefreshTokenTable {
     }
 }
 
-/// Which item of a cancelled transaction failed its condition, if that was the cause.
-fn failed_condition(error: &TransactWriteItemsError) -> Option<usize> {
+/// Why DynamoDB cancelled a transaction, when it was one of these.
+enum Cancelled {
+    /// The condition of the item at this index failed.
+    Condition(usize),
+    /// Another request was writing one of its items at the same moment.
+    Conflict,
+}
+
+fn cancellation(error: &TransactWriteItemsError) -> Option<Cancelled> {
     let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else { return None };
-    cancelled.cancellation_reasons().iter().position(|r| r.code() == Some("ConditionalCheckFailed"))
+    let reasons = cancelled.cancellation_reasons();
+    match reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+        Some(index) => Some(Cancelled::Condition(index)),
+        None => {
+            reasons.iter().any(|r| r.code() == Some("TransactionConflict")).then_some(Cancelled::Conflict)
+        }
+    }
 }
 
 impl RefreshTokens for RefreshTokenTable {
@@ -111,9 +124,13 @@ impl RefreshTokens for RefreshTokenTable {
             .await;
         match result {
             Ok(_) => Ok(Rotation::Rotated),
-            Err(e) => match e.as_service_error().and_then(failed_condition) {
-                Some(0) | Some(1) => Ok(Rotation::AlreadyUsed),
-                Some(_) => Ok(Rotation::FamilyRevoked),
+            Err(e) => match e.as_service_error().and_then(cancellation) {
+                Some(Cancelled::Condition(0 | 1)) => Ok(Rotation::AlreadyUsed),
+                Some(Cancelled::Condition(_)) => Ok(Rotation::FamilyRevoked),
+                // A concurrent refresh of the same token, not yet committed: reading the parent
+                // now could miss its use and revoke the family. The client retries, and the
+                // retry finds the token used and takes the grace path.
+                Some(Cancelled::Conflict) => Err(StoreError::Unavailable(Box::new(e))),
                 None => Err(classify(e)),
             },
         }

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    config::{ConfigError, SigningKeys, SigningSecret, optional_env},
+    config::{ConfigError, SigningSecret, optional_env},
     store::StoreError,
 };
 
@@ -96,13 +96,14 @@ impl std::fmt::Debug for RefreshToken {
 pub struct ChildDeriver(Vec<hmac::Key>);
 
 impl ChildDeriver {
-    pub fn new(keys: &SigningKeys) -> Self {
+    /// Child keys bound to the current signing key and the previous one, if any.
+    pub fn new(current: &SigningSecret, previous: Option<&SigningSecret>) -> Self {
         let derive = |secret: &SigningSecret| {
             // A key of its own, so access-token signatures and refresh children never share one.
             let base = hmac::Key::new(hmac::HMAC_SHA256, secret.expose());
             hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&base, b"refresh-token-children/v1").as_ref())
         };
-        Self(std::iter::once(&keys.current).chain(&keys.previous).map(derive).collect())
+        Self(std::iter::once(current).chain(previous).map(derive).collect())
     }
 
     /// The child `parent` rotates to now.
@@ -213,7 +214,7 @@ mod tests {
     }
 
     fn deriver() -> ChildDeriver {
-        ChildDeriver::new(&SigningKeys::single(secret(b"refresh-tests-secret-0123456789-abcdef")))
+        ChildDeriver::new(&secret(b"refresh-tests-secret-0123456789-abcdef"), None)
     }
 
     #[test]
@@ -242,8 +243,7 @@ mod tests {
         assert_eq!(child.expose(), deriver().child_of(&parent).expose());
         assert_ne!(child.expose(), parent.expose());
         assert!(RefreshToken::parse(child.expose()).is_some());
-        let other =
-            ChildDeriver::new(&SigningKeys::single(secret(b"another-secret-for-tests-0123456789-xyz")));
+        let other = ChildDeriver::new(&secret(b"another-secret-for-tests-0123456789-xyz"), None);
         assert_ne!(other.child_of(&parent).expose(), child.expose());
     }
 
@@ -251,10 +251,10 @@ mod tests {
     fn a_child_derived_before_a_key_rotation_is_still_found() {
         let parent = RefreshToken::generate();
         let before = deriver().child_of(&parent);
-        let rotated = ChildDeriver::new(&SigningKeys {
-            current: secret(b"the-next-key-after-rotation-0123456789-q"),
-            previous: Some(secret(b"refresh-tests-secret-0123456789-abcdef")),
-        });
+        let rotated = ChildDeriver::new(
+            &secret(b"the-next-key-after-rotation-0123456789-q"),
+            Some(&secret(b"refresh-tests-secret-0123456789-abcdef")),
+        );
         assert_ne!(rotated.child_of(&parent).expose(), before.expose());
         assert_eq!(rotated.find_child(&parent, &before.hash()).unwrap().expose(), before.expose());
         assert!(deriver().find_child(&parent, "unrelated").is_none());

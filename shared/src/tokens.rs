@@ -16,6 +16,7 @@ use serde::{Deserialize, Serialize, de::IgnoredAny};
 
 use crate::{
     config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSettings},
+    refresh::ChildDeriver,
     store::Aws,
 };
 
@@ -167,15 +168,21 @@ pub fn key_id(secret: &SigningSecret) -> String {
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
 }
 
-/// The keys in force: sign with `current`, verify with `current` or `previous` by `kid`.
+/// The keys in force: sign with `current`, verify with `current` or `previous` by `kid`; and
+/// the refresh-token child keys bound to the same two, so that both follow a reload together.
 struct KeyRing {
     current: Key,
     previous: Option<Key>,
+    children: Arc<ChildDeriver>,
 }
 
 impl KeyRing {
     fn new(current: &SigningSecret, previous: Option<&SigningSecret>) -> Self {
-        Self { current: Key::new(current), previous: previous.map(Key::new) }
+        Self {
+            current: Key::new(current),
+            previous: previous.map(Key::new),
+            children: Arc::new(ChildDeriver::new(current, previous)),
+        }
     }
 
     fn from_keys(keys: &SigningKeys) -> Self {
@@ -232,6 +239,11 @@ impl TokenService {
 
     fn ring(&self) -> Arc<KeyRing> {
         self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// Derives refresh-token children with the keys in force, as of the last reload.
+    pub fn children(&self) -> Arc<ChildDeriver> {
+        self.ring().children.clone()
     }
 
     /// Reloads the keys if they were loaded longer than `min_age` ago and can be reloaded.

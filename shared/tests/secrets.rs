@@ -3,6 +3,7 @@
 
 use auth_core::{
     config::{KeySource, TokenSettings},
+    refresh::RefreshToken,
     rotation::{SecretsManagerVersions, generate_key, rotate},
     store,
     tokens::{TokenService, key_id, unix_now},
@@ -55,25 +56,58 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
 }
 
+/// A secret rotated once, with two services: `stale` loaded its keys before the rotation (and
+/// can reload them), `fresh` after it.
+struct Rotated {
+    client: aws_sdk_secretsmanager::Client,
+    arn: String,
+    stale: TokenService,
+    fresh: TokenService,
+}
+
+impl Rotated {
+    async fn new() -> Self {
+        let client = client().await;
+        let name = format!("jwt-test-{}", ulid::Ulid::new());
+        let arn = client
+            .create_secret()
+            .name(&name)
+            .secret_string(generate_key())
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+        let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
+        let stale = TokenService::with_keys(
+            &source.load().await.unwrap(),
+            TokenSettings::default(),
+            Some(source.clone()),
+        );
+        let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
+        let versions = SecretsManagerVersions(client.clone());
+        for name in ["createSecret", "testSecret", "finishSecret"] {
+            rotate(&versions, &step(name, &arn, &token)).await.unwrap();
+        }
+        let fresh = TokenService::with_keys(&source.load().await.unwrap(), TokenSettings::default(), None);
+        Self { client, arn, stale, fresh }
+    }
+
+    async fn delete(self) {
+        self.client
+            .delete_secret()
+            .secret_id(&self.arn)
+            .force_delete_without_recovery(true)
+            .send()
+            .await
+            .unwrap();
+    }
+}
+
 #[tokio::test]
 async fn a_verifier_that_missed_the_rotation_reloads_on_the_new_kid() {
-    let client = client().await;
-    let name = format!("jwt-test-{}", ulid::Ulid::new());
-    let arn =
-        client.create_secret().name(&name).secret_string(generate_key()).send().await.unwrap().arn.unwrap();
-    let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
-    let stale = TokenService::with_keys(
-        &source.load().await.unwrap(),
-        TokenSettings::default(),
-        Some(source.clone()),
-    );
-
-    let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
-    let versions = SecretsManagerVersions(client.clone());
-    for name in ["createSecret", "testSecret", "finishSecret"] {
-        rotate(&versions, &step(name, &arn, &token)).await.unwrap();
-    }
-    let fresh = TokenService::with_keys(&source.load().await.unwrap(), TokenSettings::default(), None);
+    let rotated = Rotated::new().await;
+    let (stale, fresh) = (&rotated.stale, &rotated.fresh);
     let new_token = fresh.issue("u1", "joe", 0, unix_now()).unwrap().token;
 
     assert!(stale.verify(&new_token, unix_now()).is_err());
@@ -82,5 +116,22 @@ async fn a_verifier_that_missed_the_rotation_reloads_on_the_new_kid() {
     // …until the keys are old enough to reload.
     assert!(stale.reload_keys_if_older_than(std::time::Duration::ZERO).await);
     assert!(stale.verify(&new_token, unix_now()).is_ok());
-    client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
+    rotated.delete().await;
+}
+
+/// A refresh retried within the grace window can reach an instance that has not seen the
+/// rotation the first instance derived the child with; after reloading, it finds that child.
+#[tokio::test]
+async fn refresh_children_follow_the_keys_an_instance_reloads() {
+    let rotated = Rotated::new().await;
+    let (stale, fresh) = (&rotated.stale, &rotated.fresh);
+    let parent = RefreshToken::generate();
+    let child = fresh.children().child_of(&parent);
+
+    assert!(stale.children().find_child(&parent, &child.hash()).is_none());
+    assert!(stale.reload_keys_if_older_than(std::time::Duration::ZERO).await);
+    let found = stale.children().find_child(&parent, &child.hash()).expect("found after the reload");
+    assert_eq!(found.expose(), child.expose());
+    assert_eq!(stale.children().child_of(&parent).expose(), child.expose(), "both now derive alike");
+    rotated.delete().await;
 }

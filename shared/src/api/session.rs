@@ -12,16 +12,16 @@ use crate::{
     http,
     identity::{Authenticator, authenticate},
     lockout::unix_now_ms,
-    refresh::{ChildDeriver, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
+    refresh::{Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
     store::Aws,
-    tokens::{SIGNER_KEYS_MAX_AGE, TokenService, unix_now},
+    tokens::{RELOAD_ON_UNKNOWN_KID_AFTER, SIGNER_KEYS_MAX_AGE, TokenService, unix_now},
     users::{FindUser, RevokeUserTokens, User, Username},
 };
 
-/// Everything needed to mint sessions: the access-token service and the refresh-token rules.
+/// Everything needed to mint sessions: the access-token service (whose keys also derive
+/// refresh-token children) and the refresh-token rules.
 pub struct Issuer {
     pub tokens: TokenService,
-    pub children: ChildDeriver,
     pub refresh: RefreshSettings,
 }
 
@@ -32,7 +32,6 @@ impl Issuer {
         let keys = source.load().await?;
         Ok(Self {
             tokens: TokenService::with_keys(&keys, TokenSettings::from_env()?, Some(source)),
-            children: ChildDeriver::new(&keys),
             refresh: RefreshSettings::from_env()?,
         })
     }
@@ -76,6 +75,17 @@ impl Issuer {
         };
         store.start_family(&family, &record).await?;
         Ok(root)
+    }
+
+    /// The child `parent` was rotated to (`child_hash`), if derived with a key in force here or,
+    /// after a rotation this instance has not seen (another instance derived it with the new
+    /// key), with the keys reloaded now, at most once a minute.
+    async fn find_child(&self, parent: &RefreshToken, child_hash: &str) -> Option<RefreshToken> {
+        if let Some(child) = self.tokens.children().find_child(parent, child_hash) {
+            return Some(child);
+        }
+        self.tokens.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await;
+        self.tokens.children().find_child(parent, child_hash)
     }
 
     /// The `200` body of `/auth` and `/refresh`: a new access token plus `refresh`.
@@ -150,7 +160,7 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
         .filter(|u| u.user_id == family.user_id && !u.disabled && u.token_version == family.token_version)
         .ok_or(ApiError::InvalidRefreshToken)?;
 
-    let mut child = issuer.children.child_of(&presented);
+    let mut child = issuer.tokens.children().child_of(&presented);
     let child_record = issuer.record(&child, &parent.family_id, &user, now);
     let outcome = match parent.used_at_ms {
         Some(_) => Rotation::AlreadyUsed,
@@ -166,9 +176,11 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
             };
             let grace_ms = issuer.refresh.grace.as_millis() as u64;
             let within_grace = used.used_at_ms.is_some_and(|at| now_ms.saturating_sub(at) <= grace_ms);
-            let earlier_child =
-                used.child_hash.as_deref().and_then(|hash| issuer.children.find_child(&presented, hash));
-            let Some(earlier_child) = earlier_child.filter(|_| within_grace) else {
+            let earlier_child = match used.child_hash.as_deref() {
+                Some(hash) if within_grace => issuer.find_child(&presented, hash).await,
+                _ => None,
+            };
+            let Some(earlier_child) = earlier_child else {
                 store.revoke_family(&parent.family_id).await?;
                 tracing::warn!(family_id = %parent.family_id, user_id = %user.user_id, "refresh token reused: family revoked");
                 return Err(ApiError::InvalidRefreshToken);

@@ -7,9 +7,9 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::{
-    config::{SigningKeys, SigningSecret, TokenSettings},
+    config::{SigningSecret, TokenSettings},
     identity::Authenticator,
-    refresh::{ChildDeriver, RefreshSettings, RefreshToken},
+    refresh::{RefreshSettings, RefreshToken},
     store::StoreError,
     testing::FakeStore,
     tokens::{TokenService, unix_now},
@@ -31,8 +31,7 @@ fn tokens() -> TokenService {
 }
 
 fn issuer() -> Issuer {
-    let keys = SigningKeys::single(SigningSecret::new(SECRET.to_vec()).unwrap());
-    Issuer { tokens: tokens(), children: ChildDeriver::new(&keys), refresh: RefreshSettings::default() }
+    Issuer { tokens: tokens(), refresh: RefreshSettings::default() }
 }
 
 fn authenticator(store: &FakeStore) -> Authenticator<&FakeStore> {

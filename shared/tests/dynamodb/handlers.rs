@@ -2,9 +2,9 @@
 
 use auth_core::{
     api::{self, Issuer},
-    config::{SigningKeys, SigningSecret, TokenSettings},
+    config::{SigningSecret, TokenSettings},
     identity::Authenticator,
-    refresh::{ChildDeriver, RefreshSettings},
+    refresh::RefreshSettings,
     store::UserTable,
     tokens::TokenService,
 };
@@ -40,8 +40,7 @@ fn tokens() -> TokenService {
 }
 
 fn issuer() -> Issuer {
-    let children = ChildDeriver::new(&SigningKeys::single(SigningSecret::new(SECRET.to_vec()).unwrap()));
-    Issuer { tokens: tokens(), children, refresh: RefreshSettings::default() }
+    Issuer { tokens: tokens(), refresh: RefreshSettings::default() }
 }
 
 #[tokio::test]

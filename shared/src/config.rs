@@ -1,6 +1,9 @@
 //! Start-up configuration. Anything missing or weak stops the function before it serves a request.
 
-use std::{collections::HashSet, time::Duration};
+use std::{
+    collections::HashSet,
+    time::{Duration, SystemTime},
+};
 
 use secrecy::{ExposeSecret, SecretSlice};
 
@@ -150,12 +153,15 @@ impl std::fmt::Debug for SigningSecret {
 pub struct SigningKeys {
     pub current: SigningSecret,
     pub previous: Option<SigningSecret>,
+    /// When `current` was created, where the source records it (Secrets Manager). Until it is
+    /// [`KEY_ACTIVATION_DELAY`](crate::tokens::KEY_ACTIVATION_DELAY) old, `previous` still signs.
+    pub current_created: Option<SystemTime>,
 }
 
 impl SigningKeys {
     /// One key, no previous.
     pub fn single(current: SigningSecret) -> Self {
-        Self { current, previous: None }
+        Self { current, previous: None, current_created: None }
     }
 }
 
@@ -196,29 +202,34 @@ impl KeySource {
                 previous: optional_env("JWT_PREVIOUS_SECRET")
                     .map(|v| SigningSecret::new(v.into_bytes()))
                     .transpose()?,
+                current_created: None,
             }),
             Self::SecretsManager { client, arn } => {
-                let current = secret_version(client, arn, "AWSCURRENT").await?.ok_or_else(|| {
-                    ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
-                })?;
-                Ok(SigningKeys { current, previous: secret_version(client, arn, "AWSPREVIOUS").await? })
+                let (current, current_created) =
+                    secret_version(client, arn, "AWSCURRENT").await?.ok_or_else(|| {
+                        ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
+                    })?;
+                let previous = secret_version(client, arn, "AWSPREVIOUS").await?.map(|(secret, _)| secret);
+                Ok(SigningKeys { current, previous, current_created })
             }
         }
     }
 }
 
-/// One staged version of the secret; `None` if that stage does not exist (yet).
+/// One staged version of the secret and when it was created; `None` if that stage does not exist
+/// (yet).
 async fn secret_version(
     client: &aws_sdk_secretsmanager::Client,
     arn: &str,
     stage: &str,
-) -> Result<Option<SigningSecret>, ConfigError> {
+) -> Result<Option<(SigningSecret, Option<SystemTime>)>, ConfigError> {
     match client.get_secret_value().secret_id(arn).version_stage(stage).send().await {
         Ok(output) => {
             let value = output
                 .secret_string()
                 .ok_or_else(|| ConfigError::SecretsManager("the secret has no string value".into()))?;
-            SigningSecret::new(value.as_bytes().to_vec()).map(Some)
+            let created = output.created_date().and_then(|d| SystemTime::try_from(*d).ok());
+            Ok(Some((SigningSecret::new(value.as_bytes().to_vec())?, created)))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
         Err(e) => Err(ConfigError::SecretsManager(e.into())),

@@ -92,18 +92,18 @@ impl std::fmt::Debug for RefreshToken {
     }
 }
 
-/// Derives each token's child from keys bound to the signing keys (current first, then previous).
+/// Derives each token's child from keys bound to the signing keys (the one that signs first).
 pub struct ChildDeriver(Vec<hmac::Key>);
 
 impl ChildDeriver {
-    /// Child keys bound to the current signing key and the previous one, if any.
-    pub fn new(current: &SigningSecret, previous: Option<&SigningSecret>) -> Self {
+    /// Child keys bound to the key that signs and to the other one in force, if any.
+    pub fn new(signing: &SigningSecret, other: Option<&SigningSecret>) -> Self {
         let derive = |secret: &SigningSecret| {
             // A key of its own, so access-token signatures and refresh children never share one.
             let base = hmac::Key::new(hmac::HMAC_SHA256, secret.expose());
             hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&base, b"refresh-token-children/v1").as_ref())
         };
-        Self(std::iter::once(current).chain(previous).map(derive).collect())
+        Self(std::iter::once(signing).chain(other).map(derive).collect())
     }
 
     /// The child `parent` rotates to now.
@@ -111,8 +111,8 @@ impl ChildDeriver {
         Self::derive(&self.0[0], parent)
     }
 
-    /// The child `parent` rotated to, if derived with the current or the previous key (a retry
-    /// can straddle a key rotation).
+    /// The child `parent` rotated to, if derived with either key in force (a retry can straddle a
+    /// key rotation).
     pub fn find_child(&self, parent: &RefreshToken, child_hash: &str) -> Option<RefreshToken> {
         self.0.iter().map(|key| Self::derive(key, parent)).find(|child| child.hash() == child_hash)
     }

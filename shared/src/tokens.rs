@@ -3,7 +3,7 @@
 use std::{
     borrow::Cow,
     sync::{Arc, Mutex, RwLock},
-    time::{Duration, Instant},
+    time::{Duration, Instant, SystemTime},
 };
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -91,6 +91,10 @@ impl TokenError {
 /// How soon a verifier may reload its keys after the last load, when a token names a key it does
 /// not know (a rotation it has not seen). Bounds Secrets Manager calls forged `kid`s can cause.
 pub const RELOAD_ON_UNKNOWN_KID_AFTER: Duration = Duration::from_secs(60);
+/// How long a new key only verifies after its creation, before it signs: longer than a verifier
+/// that loaded its keys just before a rotation may wait to reload on an unknown `kid`, so no
+/// verifier meets a token signed with a key it cannot load yet.
+pub const KEY_ACTIVATION_DELAY: Duration = Duration::from_secs(2 * RELOAD_ON_UNKNOWN_KID_AFTER.as_secs());
 /// How old a signer's keys may get before it reloads them, so it follows rotations.
 pub const SIGNER_KEYS_MAX_AGE: Duration = Duration::from_secs(600);
 
@@ -168,29 +172,36 @@ pub fn key_id(secret: &SigningSecret) -> String {
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
 }
 
-/// The keys in force: sign with `current`, verify with `current` or `previous` by `kid`; and
-/// the refresh-token child keys bound to the same two, so that both follow a reload together.
+/// The keys in force: `signing` signs, and either verifies by `kid`; and the refresh-token child
+/// keys bound to the same two, so that both follow a reload together.
 struct KeyRing {
-    current: Key,
-    previous: Option<Key>,
+    signing: Key,
+    /// The previous key, or a new one not yet [`KEY_ACTIVATION_DELAY`] old.
+    other: Option<Key>,
     children: Arc<ChildDeriver>,
 }
 
 impl KeyRing {
-    fn new(current: &SigningSecret, previous: Option<&SigningSecret>) -> Self {
+    fn new(signing: &SigningSecret, other: Option<&SigningSecret>) -> Self {
         Self {
-            current: Key::new(current),
-            previous: previous.map(Key::new),
-            children: Arc::new(ChildDeriver::new(current, previous)),
+            signing: Key::new(signing),
+            other: other.map(Key::new),
+            children: Arc::new(ChildDeriver::new(signing, other)),
         }
     }
 
-    fn from_keys(keys: &SigningKeys) -> Self {
-        Self::new(&keys.current, keys.previous.as_ref())
+    /// Signs with the current key, or with the previous one while the current is younger than
+    /// [`KEY_ACTIVATION_DELAY`] at `now`.
+    fn from_keys(keys: &SigningKeys, now: SystemTime) -> Self {
+        let activating = keys.current_created.is_some_and(|created| now < created + KEY_ACTIVATION_DELAY);
+        match &keys.previous {
+            Some(previous) if activating => Self::new(previous, Some(&keys.current)),
+            previous => Self::new(&keys.current, previous.as_ref()),
+        }
     }
 
     fn find(&self, kid: &str) -> Option<&Key> {
-        std::iter::once(&self.current).chain(&self.previous).find(|k| k.kid == kid)
+        std::iter::once(&self.signing).chain(&self.other).find(|k| k.kid == kid)
     }
 }
 
@@ -211,7 +222,7 @@ impl TokenService {
 
     /// A service with current and previous keys, reloadable from `source`.
     pub fn with_keys(keys: &SigningKeys, settings: TokenSettings, source: Option<KeySource>) -> Self {
-        Self::build(KeyRing::from_keys(keys), settings, source)
+        Self::build(KeyRing::from_keys(keys, SystemTime::now()), settings, source)
     }
 
     fn build(ring: KeyRing, settings: TokenSettings, source: Option<KeySource>) -> Self {
@@ -259,7 +270,8 @@ impl TokenService {
         }
         match source.load().await {
             Ok(keys) => {
-                *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeyRing::from_keys(&keys));
+                *self.ring.write().unwrap_or_else(|e| e.into_inner()) =
+                    Arc::new(KeyRing::from_keys(&keys, SystemTime::now()));
                 tracing::info!("signing keys reloaded");
                 true
             }
@@ -294,8 +306,8 @@ impl TokenService {
         let ring = self.ring();
         let mut header = Header::new(ALGORITHM);
         header.typ = Some("JWT".into());
-        header.kid = Some(ring.current.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &ring.current.encoding)?;
+        header.kid = Some(ring.signing.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &ring.signing.encoding)?;
         Ok(AccessToken { token, expires_in: ttl })
     }
 
@@ -619,12 +631,12 @@ mod tests {
             (b"key-zero-0123456789-abcdefghijklmnopq", b"key-one-0123456789-abcdefghijklmnopqr", SECRET);
         let settings = TokenSettings::default;
         let before = TokenService::with_keys(
-            &SigningKeys { current: secret(k1), previous: Some(secret(k0)) },
+            &SigningKeys { current: secret(k1), previous: Some(secret(k0)), current_created: None },
             settings(),
             None,
         );
         let after = TokenService::with_keys(
-            &SigningKeys { current: secret(k2), previous: Some(secret(k1)) },
+            &SigningKeys { current: secret(k2), previous: Some(secret(k1)), current_created: None },
             settings(),
             None,
         );
@@ -635,6 +647,27 @@ mod tests {
         assert!(matches!(after.verify(&old, NOW), Err(TokenError::UnknownKey)), "two rotations back");
         let signed_after = after.issue("u", "joe", 0, NOW).unwrap().token;
         assert!(matches!(before.verify(&signed_after, NOW), Err(TokenError::UnknownKey)));
+    }
+
+    #[test]
+    fn a_new_key_verifies_at_once_but_signs_only_once_it_is_past_the_activation_delay() {
+        let (old, new) = (b"key-one-0123456789-abcdefghijklmnopqr".as_slice(), SECRET);
+        let created = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
+        let keys =
+            SigningKeys { current: secret(new), previous: Some(secret(old)), current_created: Some(created) };
+        let signer = |at: SystemTime| KeyRing::from_keys(&keys, at).signing.kid.clone();
+        assert_eq!(signer(created), key_id(&secret(old)));
+        assert_eq!(signer(created + KEY_ACTIVATION_DELAY - Duration::from_millis(1)), key_id(&secret(old)));
+        assert_eq!(signer(created + KEY_ACTIVATION_DELAY), key_id(&secret(new)));
+        let ring = KeyRing::from_keys(&keys, created);
+        assert!(ring.find(&key_id(&secret(new))).is_some(), "the new key verifies at once");
+        let first = SigningKeys { previous: None, ..keys };
+        assert_eq!(
+            KeyRing::from_keys(&first, created).signing.kid,
+            key_id(&secret(new)),
+            "nothing else to sign with"
+        );
+        assert!(KEY_ACTIVATION_DELAY > RELOAD_ON_UNKNOWN_KID_AFTER);
     }
 
     #[tokio::test]

@@ -2,11 +2,11 @@
 //! the four rotation steps, then loading `AWSCURRENT` and `AWSPREVIOUS` as verifiers do.
 
 use auth_core::{
-    config::{KeySource, TokenSettings},
+    config::{KeySource, SigningKeys, TokenSettings},
     refresh::RefreshToken,
     rotation::{SecretsManagerVersions, generate_key, rotate},
     store,
-    tokens::{TokenService, key_id, unix_now},
+    tokens::{KEY_ACTIVATION_DELAY, TokenService, key_id, unix_now},
 };
 use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
 
@@ -50,14 +50,26 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     assert_ne!(key_id(&after.current), key_id(&before.current));
     let verifier = TokenService::with_keys(&after, TokenSettings::default(), Some(source));
     assert!(verifier.verify(&old_token, unix_now()).is_ok(), "tokens of the previous key still verify");
-    let new_token = verifier.issue("u1", "joe", 0, unix_now()).unwrap().token;
-    assert!(signer.verify(&new_token, unix_now()).is_err(), "an instance that missed the rotation");
+    // The new key was created just now: it verifies, but the old one still signs, so an instance
+    // that missed the rotation (and may not reload yet) verifies what a fresh one issues.
+    let during = verifier.issue("u1", "joe", 0, unix_now()).unwrap().token;
+    assert!(signer.verify(&during, unix_now()).is_ok(), "an instance that missed the rotation");
+    let new_token = TokenService::with_keys(&activated(after), TokenSettings::default(), None)
+        .issue("u1", "joe", 0, unix_now())
+        .unwrap()
+        .token;
+    assert!(signer.verify(&new_token, unix_now()).is_err(), "past the delay, the new key signs");
     assert!(verifier.verify(&new_token, unix_now()).is_ok());
     client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
 }
 
+/// The keys as loaded once the current one is past the activation delay, when it signs.
+fn activated(keys: SigningKeys) -> SigningKeys {
+    SigningKeys { current_created: keys.current_created.map(|t| t - KEY_ACTIVATION_DELAY), ..keys }
+}
+
 /// A secret rotated once, with two services: `stale` loaded its keys before the rotation (and
-/// can reload them), `fresh` after it.
+/// can reload them), `fresh` after it, signing with the new key.
 struct Rotated {
     client: aws_sdk_secretsmanager::Client,
     arn: String,
@@ -89,7 +101,8 @@ impl Rotated {
         for name in ["createSecret", "testSecret", "finishSecret"] {
             rotate(&versions, &step(name, &arn, &token)).await.unwrap();
         }
-        let fresh = TokenService::with_keys(&source.load().await.unwrap(), TokenSettings::default(), None);
+        let fresh =
+            TokenService::with_keys(&activated(source.load().await.unwrap()), TokenSettings::default(), None);
         Self { client, arn, stale, fresh }
     }
 
@@ -132,6 +145,9 @@ async fn refresh_children_follow_the_keys_an_instance_reloads() {
     assert!(stale.reload_keys_if_older_than(std::time::Duration::ZERO).await);
     let found = stale.children().find_child(&parent, &child.hash()).expect("found after the reload");
     assert_eq!(found.expose(), child.expose());
-    assert_eq!(stale.children().child_of(&parent).expose(), child.expose(), "both now derive alike");
+    // Reloaded within the activation delay, it still derives with the old key; the fresh one
+    // finds those children too.
+    let meanwhile = stale.children().child_of(&parent);
+    assert!(fresh.children().find_child(&parent, &meanwhile.hash()).is_some());
     rotated.delete().await;
 }

@@ -84,6 +84,15 @@ pub trait LoginAttempts {
         now_ms: u64,
     ) -> impl Future<Output = Result<Admission, StoreError>> + Send;
 
+    /// Restarts the lock failure number `failures` earned at its admission from `now_ms`, when
+    /// its password check failed, unless the record has moved on or is locked for longer.
+    fn lock_after_failure(
+        &self,
+        username: &Username,
+        failures: u32,
+        now_ms: u64,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
     /// Forgets the failures after a successful login.
     fn clear_failures(&self, username: &Username) -> impl Future<Output = Result<(), StoreError>> + Send;
 }

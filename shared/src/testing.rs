@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use crate::{
-    lockout::{Admission, FailedLogins, LoginAttempts},
+    lockout::{Admission, FailedLogins, LoginAttempts, lockout_seconds},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::StoreError,
     users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
@@ -86,6 +86,22 @@ impl LoginAttempts for FakeStore {
                 Ok(Admission::Granted { failures })
             }
         }
+    }
+
+    async fn lock_after_failure(
+        &self,
+        username: &Username,
+        failures: u32,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        self.check()?;
+        let Some(seconds) = lockout_seconds(failures) else { return Ok(()) };
+        let until = now_ms + seconds * 1000;
+        let mut all = self.failures.lock().unwrap();
+        if let Some(record) = all.iter_mut().find(|f| &f.username == username && f.failures == failures) {
+            record.locked_until_ms = record.locked_until_ms.max(until);
+        }
+        Ok(())
     }
 
     async fn clear_failures(&self, username: &Username) -> Result<(), StoreError> {

@@ -257,14 +257,15 @@ impl TokenService {
         self.ring().children.clone()
     }
 
-    /// Reloads the keys if they were loaded longer than `min_age` ago and can be reloaded.
-    /// A failed reload keeps the old keys (and is retried no sooner than `min_age`).
-    pub async fn reload_keys_if_older_than(&self, min_age: Duration) -> bool {
-        let Some(source) = &self.source else { return false };
+    /// Reloads the keys if they were loaded longer than `min_age` ago and can be reloaded:
+    /// `Ok(true)` if it did, `Ok(false)` if no reload was due (or the keys are fixed). A failed
+    /// reload keeps the old keys, is logged, and is retried no sooner than `min_age`.
+    pub async fn reload_keys_if_older_than(&self, min_age: Duration) -> Result<bool, ConfigError> {
+        let Some(source) = &self.source else { return Ok(false) };
         {
             let mut loaded_at = self.loaded_at.lock().unwrap_or_else(|e| e.into_inner());
             if loaded_at.elapsed() < min_age {
-                return false;
+                return Ok(false);
             }
             *loaded_at = Instant::now();
         }
@@ -273,11 +274,11 @@ impl TokenService {
                 *self.ring.write().unwrap_or_else(|e| e.into_inner()) =
                     Arc::new(KeyRing::from_keys(&keys, SystemTime::now()));
                 tracing::info!("signing keys reloaded");
-                true
+                Ok(true)
             }
             Err(error) => {
                 tracing::error!(%error, "could not reload the signing keys; keeping the loaded ones");
-                false
+                Err(error)
             }
         }
     }
@@ -316,7 +317,7 @@ impl TokenService {
     pub async fn verify_following_rotation(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         match self.verify(token, now) {
             Err(TokenError::UnknownKey)
-                if self.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await =>
+                if matches!(self.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await, Ok(true)) =>
             {
                 self.verify(token, now)
             }
@@ -672,7 +673,33 @@ mod tests {
 
     #[tokio::test]
     async fn fixed_keys_are_never_reloaded() {
-        assert!(!service().reload_keys_if_older_than(Duration::ZERO).await);
+        assert!(!service().reload_keys_if_older_than(Duration::ZERO).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn a_failed_reload_is_an_error_and_keeps_the_loaded_keys() {
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .endpoint_url("http://127.0.0.1:1")
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
+                "id", "secret", None, None, "t",
+            ))
+            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
+            .build();
+        let source = KeySource::SecretsManager {
+            client: aws_sdk_secretsmanager::Client::from_conf(config),
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
+        };
+        let keys = SigningKeys::single(secret(SECRET));
+        let svc = TokenService::with_keys(&keys, TokenSettings::default(), Some(source));
+        assert!(svc.reload_keys_if_older_than(Duration::ZERO).await.is_err());
+        let token = svc.issue("u", "joe", 0, NOW).unwrap().token;
+        assert!(svc.verify(&token, NOW).is_ok(), "the loaded keys are kept");
+        assert!(
+            !svc.reload_keys_if_older_than(Duration::from_secs(60)).await.unwrap(),
+            "not retried at once"
+        );
     }
 
     #[test]

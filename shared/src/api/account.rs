@@ -72,6 +72,9 @@ async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     let password = Password::unchecked(password);
     let verified = passwords::verify(password, user.as_ref().map(|u| u.password_hash.clone())).await?;
     let Some(user) = user.filter(|u| verified && !u.disabled) else {
+        if let Some(name) = &name {
+            attempts.lock_after_failure(name, failures, unix_now_ms()).await?;
+        }
         tracing::info!(failures, "login failed");
         return Err(ApiError::InvalidCredentials);
     };

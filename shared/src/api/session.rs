@@ -79,13 +79,19 @@ impl Issuer {
 
     /// The child `parent` was rotated to (`child_hash`), if derived with a key in force here or,
     /// after a rotation this instance has not seen (another instance derived it with the new
-    /// key), with the keys reloaded now, at most once a minute.
-    async fn find_child(&self, parent: &RefreshToken, child_hash: &str) -> Option<RefreshToken> {
+    /// key), with the keys reloaded now, at most once a minute. A reload that fails leaves open
+    /// whether the child is ours, so it is an error, never a reason to revoke.
+    async fn find_child(
+        &self,
+        parent: &RefreshToken,
+        child_hash: &str,
+    ) -> Result<Option<RefreshToken>, ApiError> {
         if let Some(child) = self.tokens.children().find_child(parent, child_hash) {
-            return Some(child);
+            return Ok(Some(child));
         }
-        self.tokens.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await;
-        self.tokens.children().find_child(parent, child_hash)
+        let reloaded = self.tokens.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await;
+        reloaded.map_err(|e| ApiError::Unavailable(Box::new(e)))?;
+        Ok(self.tokens.children().find_child(parent, child_hash))
     }
 
     /// The `200` body of `/auth` and `/refresh`: a new access token plus `refresh`.
@@ -95,7 +101,8 @@ impl Issuer {
         refresh: &RefreshToken,
         now: u64,
     ) -> Result<Response<Body>, ApiError> {
-        self.tokens.reload_keys_if_older_than(SIGNER_KEYS_MAX_AGE).await;
+        // A failed reload is logged and keeps the loaded keys, which still sign.
+        let _ = self.tokens.reload_keys_if_older_than(SIGNER_KEYS_MAX_AGE).await;
         let issued = self
             .tokens
             .issue(&user.user_id, user.username.as_str(), user.token_version, now)
@@ -177,7 +184,7 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
             let grace_ms = issuer.refresh.grace.as_millis() as u64;
             let within_grace = used.used_at_ms.is_some_and(|at| now_ms.saturating_sub(at) <= grace_ms);
             let earlier_child = match used.child_hash.as_deref() {
-                Some(hash) if within_grace => issuer.find_child(&presented, hash).await,
+                Some(hash) if within_grace => issuer.find_child(&presented, hash).await?,
                 _ => None,
             };
             let Some(earlier_child) = earlier_child else {

@@ -1,8 +1,8 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{LOGIN_ATTEMPTS_TABLE, StoreError, Table, TableKind, classify};
+use super::{LOGIN_ATTEMPTS_TABLE, StoreError, Table, TableKind, classify, moot_if_condition_failed};
 use crate::{
-    lockout::{Admission, FailedLogins, LoginAttempts},
+    lockout::{Admission, FailedLogins, LoginAttempts, lockout_seconds},
     users::Username,
 };
 
@@ -74,6 +74,28 @@ impl LoginAttempts for LoginAttemptTable {
             }
         }
         Ok(Admission::Locked { retry_after: 1 })
+    }
+
+    #[tracing::instrument(name = "store restart login lock", skip_all)]
+    async fn lock_after_failure(
+        &self,
+        username: &Username,
+        failures: u32,
+        now_ms: u64,
+    ) -> Result<(), StoreError> {
+        let Some(seconds) = lockout_seconds(failures) else { return Ok(()) };
+        let result = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(LOGIN_ATTEMPTS_TABLE.hash_key, Self::key(username))
+            .update_expression("SET locked_until_ms = :until")
+            .condition_expression("failures = :failures AND locked_until_ms < :until")
+            .expression_attribute_values(":failures", AttributeValue::N(failures.to_string()))
+            .expression_attribute_values(":until", AttributeValue::N((now_ms + seconds * 1000).to_string()))
+            .send()
+            .await;
+        moot_if_condition_failed(result)
     }
 
     #[tracing::instrument(name = "store clear failed logins", skip_all)]

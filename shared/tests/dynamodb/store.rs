@@ -160,8 +160,15 @@ async fn attempts_count_as_failures_before_the_check_lock_with_backoff_and_clear
     for n in 1..=5 {
         assert_eq!(attempts.admit(&joe, now_ms).await.unwrap(), Admission::Granted { failures: n });
     }
-    assert_eq!(attempts.failed_logins(&joe).await.unwrap().unwrap().locked_until_ms, now_ms + 1_000);
-    assert_eq!(attempts.admit(&joe, now_ms + 999).await.unwrap(), Admission::Locked { retry_after: 1 });
+    let locked_until = || async { attempts.failed_logins(&joe).await.unwrap().unwrap().locked_until_ms };
+    assert_eq!(locked_until().await, now_ms + 1_000);
+    // The fifth check failed 300 ms later: its lock restarts from there, and only ever grows.
+    attempts.lock_after_failure(&joe, 5, now_ms + 300).await.unwrap();
+    assert_eq!(locked_until().await, now_ms + 1_300);
+    attempts.lock_after_failure(&joe, 5, now_ms + 100).await.unwrap();
+    attempts.lock_after_failure(&joe, 4, now_ms + 900).await.unwrap();
+    assert_eq!(locked_until().await, now_ms + 1_300, "an older failure or an earlier time changes nothing");
+    assert_eq!(attempts.admit(&joe, now_ms + 1_299).await.unwrap(), Admission::Locked { retry_after: 1 });
     assert_eq!(attempts.admit(&joe, now_ms + 10_000).await.unwrap(), Admission::Granted { failures: 6 });
     let stored = attempts.failed_logins(&joe).await.unwrap().unwrap();
     assert_eq!((stored.failures, stored.locked_until_ms), (6, now_ms + 12_000));

@@ -35,7 +35,10 @@ cargo run --quiet --locked -p auth-core --bin create-tables
 
 watch_port="$(free_port)"
 log "starting cargo lambda watch on 127.0.0.1:$watch_port"
-cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$watch_port" \
+# Its functions log the DynamoDB permissions their calls need, for tests/iam.rs (debug builds).
+call_log="$LOCAL/dynamodb-calls-$suffix.log"
+DYNAMODB_CALL_LOG="$call_log" \
+  cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$watch_port" \
   >"$LOCAL/watch-test.log" 2>&1 </dev/null &
 BG_PIDS+=("$!")
 wait_for_http "$watch_port" "cargo lambda watch"
@@ -74,6 +77,9 @@ schemathesis_run() {
 # /logout {"all": true} revokes the token the others use, so it runs last, on its own.
 schemathesis_run --exclude-path /logout
 schemathesis_run --include-path /logout
+
+log "IAM: template.yaml grants every DynamoDB call the functions made above"
+DYNAMODB_CALL_LOG="$call_log" cargo test --locked -p auth-core --test iam -- --ignored
 
 log "make bench-smoke: every benchmark for a few iterations so none rots (no timing is checked)"
 BENCH_MODE=smoke "$ROOT/scripts/bench.sh"

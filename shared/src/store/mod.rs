@@ -1,6 +1,8 @@
 //! The DynamoDB adapter for the store traits, and the table definitions.
 
 mod attempts;
+#[cfg(debug_assertions)]
+mod call_log;
 mod refresh;
 mod schema;
 mod users;
@@ -176,7 +178,11 @@ impl Aws {
 
     /// The shared DynamoDB client (a handle: clones share one connection pool).
     pub fn dynamodb(&self) -> aws_sdk_dynamodb::Client {
-        self.dynamodb.get_or_init(|| aws_sdk_dynamodb::Client::new(&self.config)).clone()
+        #[cfg(not(debug_assertions))]
+        let client = || aws_sdk_dynamodb::Client::new(&self.config);
+        #[cfg(debug_assertions)]
+        let client = || call_log::client(&self.config);
+        self.dynamodb.get_or_init(client).clone()
     }
 }
 

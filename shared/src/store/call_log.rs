@@ -1,0 +1,101 @@
+//! Debug builds only: with `DYNAMODB_CALL_LOG` set (by `make test`, for the API under
+//! `cargo lambda watch`), each function appends every DynamoDB permission its calls need to that
+//! file, one `<function> <action> <table>` line each. DynamoDB Local enforces no IAM, so
+//! `tests/iam.rs` holds `template.yaml`'s grants to these lines instead.
+
+use std::{fs::OpenOptions, io::Write, path::PathBuf};
+
+use aws_sdk_dynamodb::config::{
+    ConfigBag, Intercept, RuntimeComponents, interceptors::BeforeTransmitInterceptorContextRef,
+};
+use serde_json::Value;
+
+use crate::{BoxError, config::optional_env};
+
+/// The DynamoDB client for `config`, logging its calls when `DYNAMODB_CALL_LOG` names a file
+/// and the process is a Lambda function.
+pub fn client(config: &aws_types::SdkConfig) -> aws_sdk_dynamodb::Client {
+    let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
+    if let (Some(path), Some(function)) =
+        (optional_env("DYNAMODB_CALL_LOG"), optional_env("AWS_LAMBDA_FUNCTION_NAME"))
+    {
+        builder = builder.interceptor(CallLog { path: path.into(), function });
+    }
+    aws_sdk_dynamodb::Client::from_conf(builder.build())
+}
+
+#[derive(Debug)]
+struct CallLog {
+    path: PathBuf,
+    function: String,
+}
+
+impl Intercept for CallLog {
+    fn name(&self) -> &'static str {
+        "CallLog"
+    }
+
+    fn read_before_transmit(
+        &self,
+        context: &BeforeTransmitInterceptorContextRef<'_>,
+        _: &RuntimeComponents,
+        _: &mut ConfigBag,
+    ) -> Result<(), BoxError> {
+        let request = context.request();
+        let target = request.headers().get("x-amz-target").unwrap_or_default();
+        let operation = target.rsplit_once('.').map_or(target, |(_, operation)| operation);
+        let body: Value = serde_json::from_slice(request.body().bytes().unwrap_or(b"{}"))?;
+        let lines: String = permissions(operation, &body)
+            .into_iter()
+            .map(|(action, table)| format!("{} {action} {table}\n", self.function))
+            .collect();
+        OpenOptions::new().create(true).append(true).open(&self.path)?.write_all(lines.as_bytes())?;
+        Ok(())
+    }
+}
+
+/// The `(action, table)` permissions one request needs. A transaction has no action of its
+/// own: IAM checks each of its items' actions on their tables.
+fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
+    let table = |v: &Value| v["TableName"].as_str().map(str::to_owned);
+    match body["TransactItems"].as_array() {
+        Some(items) => items
+            .iter()
+            .filter_map(|item| {
+                let (kind, write) = item.as_object()?.iter().next()?;
+                let action = match kind.as_str() {
+                    "ConditionCheck" => "ConditionCheckItem".to_owned(),
+                    other => format!("{other}Item"),
+                };
+                Some((action, table(write)?))
+            })
+            .collect(),
+        None => table(body).map(|t| vec![(operation.to_owned(), t)]).unwrap_or_default(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn a_transaction_needs_each_items_action_on_its_table() {
+        let body = json!({"TransactItems": [
+            {"Update": {"TableName": "refresh"}}, {"Put": {"TableName": "refresh"}},
+            {"Delete": {"TableName": "users"}}, {"ConditionCheck": {"TableName": "users"}},
+        ]});
+        let needed = permissions("TransactWriteItems", &body);
+        let expected = [("UpdateItem", "refresh"), ("PutItem", "refresh"), ("DeleteItem", "users")]
+            .into_iter()
+            .chain([("ConditionCheckItem", "users")])
+            .map(|(a, t)| (a.to_owned(), t.to_owned()))
+            .collect::<Vec<_>>();
+        assert_eq!(needed, expected);
+        assert_eq!(
+            permissions("GetItem", &json!({"TableName": "users"})),
+            [("GetItem".into(), "users".into())]
+        );
+    }
+}

@@ -46,7 +46,7 @@ impl FailedLogins {
         Ok(Self {
             username: username.clone(),
             failures,
-            locked_until_ms: lockout_seconds(failures).map_or(0, |s| now_ms + s * 1000),
+            locked_until_ms: locked_until_ms(failures, now_ms).unwrap_or(0),
             expires_at: now_ms / 1000 + FAILURE_MEMORY_SECONDS,
         })
     }
@@ -71,6 +71,11 @@ pub fn unix_now_ms() -> u64 {
 pub fn lockout_seconds(failures: u32) -> Option<u64> {
     let over = failures.checked_sub(FREE_FAILURES)?;
     Some(2u64.checked_pow(over).map_or(MAX_LOCKOUT_SECONDS, |s| s.min(MAX_LOCKOUT_SECONDS)))
+}
+
+/// Until when (Unix milliseconds) failure number `failures`, counted at `now_ms`, locks the name.
+pub fn locked_until_ms(failures: u32, now_ms: u64) -> Option<u64> {
+    lockout_seconds(failures).map(|seconds| now_ms + seconds * 1000)
 }
 
 /// Storage of failed-login records.

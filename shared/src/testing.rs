@@ -4,7 +4,7 @@
 use std::sync::Mutex;
 
 use crate::{
-    lockout::{Admission, FailedLogins, LoginAttempts, lockout_seconds},
+    lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::StoreError,
     users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
@@ -95,8 +95,7 @@ impl LoginAttempts for FakeStore {
         now_ms: u64,
     ) -> Result<(), StoreError> {
         self.check()?;
-        let Some(seconds) = lockout_seconds(failures) else { return Ok(()) };
-        let until = now_ms + seconds * 1000;
+        let Some(until) = locked_until_ms(failures, now_ms) else { return Ok(()) };
         let mut all = self.failures.lock().unwrap();
         if let Some(record) = all.iter_mut().find(|f| &f.username == username && f.failures == failures) {
             record.locked_until_ms = record.locked_until_ms.max(until);

@@ -2,7 +2,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 
 use super::{LOGIN_ATTEMPTS_TABLE, StoreError, Table, TableKind, classify, moot_if_condition_failed};
 use crate::{
-    lockout::{Admission, FailedLogins, LoginAttempts, lockout_seconds},
+    lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     users::Username,
 };
 
@@ -83,7 +83,7 @@ impl LoginAttempts for LoginAttemptTable {
         failures: u32,
         now_ms: u64,
     ) -> Result<(), StoreError> {
-        let Some(seconds) = lockout_seconds(failures) else { return Ok(()) };
+        let Some(until) = locked_until_ms(failures, now_ms) else { return Ok(()) };
         let result = self
             .client
             .update_item()
@@ -92,7 +92,7 @@ impl LoginAttempts for LoginAttemptTable {
             .update_expression("SET locked_until_ms = :until")
             .condition_expression("failures = :failures AND locked_until_ms < :until")
             .expression_attribute_values(":failures", AttributeValue::N(failures.to_string()))
-            .expression_attribute_values(":until", AttributeValue::N((now_ms + seconds * 1000).to_string()))
+            .expression_attribute_values(":until", AttributeValue::N(until.to_string()))
             .send()
             .await;
         moot_if_condition_failed(result)

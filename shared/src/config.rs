@@ -205,11 +205,15 @@ impl KeySource {
                 current_created: None,
             }),
             Self::SecretsManager { client, arn } => {
-                let (current, current_created) =
-                    secret_version(client, arn, "AWSCURRENT").await?.ok_or_else(|| {
-                        ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
-                    })?;
-                let previous = secret_version(client, arn, "AWSPREVIOUS").await?.map(|(secret, _)| secret);
+                // Concurrently: each is a round trip to the service on the cold-start path.
+                let (current, previous) = tokio::try_join!(
+                    secret_version(client, arn, "AWSCURRENT"),
+                    secret_version(client, arn, "AWSPREVIOUS"),
+                )?;
+                let (current, current_created) = current.ok_or_else(|| {
+                    ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
+                })?;
+                let previous = previous.map(|(secret, _)| secret);
                 Ok(SigningKeys { current, previous, current_created })
             }
         }

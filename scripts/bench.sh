@@ -118,23 +118,36 @@ runtime --id echo --name "floor: bare lambda_runtime echo" --kind floor --warm "
 # What the SDK alone costs: the echo plus the one DynamoDB client every function builds.
 runtime --id echo-dynamodb --name "floor: echo + a DynamoDB client" --kind floor --floor "$bin/echo" \
   --event "$out/events.jsonl" --out "$results/runtime_echo-dynamodb.json" -- "$bin/echo-dynamodb"
+# Each function configured as template.yaml deploys it: auth, refresh and the authorizer read their
+# signing keys from Secrets Manager at init (the emulator stands in for it on loopback); the
+# functions behind the authorizer have no key at all.
 for f in "${functions[@]}"; do
-  event="events/$f.json" extra=()
-  if [ "$f" = authorizer ]; then event="$out/events.jsonl" extra=(--warm "$warm"); fi
-  runtime --id "$f" --name "$f" --kind function --floor "$bin/echo" "${extra[@]}" --event "$event" \
-    --out "$results/runtime_$f.json" -- "$bin/$f"
+  event="events/$f.json" extra=() unset=()
+  case "$f" in
+    authorizer) event="$out/events.jsonl" extra=(--warm "$warm" --keys-from-secrets-manager) ;;
+    auth | refresh) extra=(--keys-from-secrets-manager) ;;
+    logout | list-work | create-work) unset=(-u JWT_SECRET) ;;
+  esac
+  # (`${a[@]+"${a[@]}"}`: an empty array under `set -u` in macOS's bash 3.2.)
+  env ${unset[@]+"${unset[@]}"} "$bin/bench" runtime --cold "$cold" --warm-runs "$warm_runs" \
+    --id "$f" --name "$f" --kind function --floor "$bin/echo" ${extra[@]+"${extra[@]}"} \
+    --event "$event" --out "$results/runtime_$f.json" -- "$bin/$f"
 done
-# The runtime choices behind the authorizer, measured: tokio's flavour, the allocator, logging.
+# The choices behind the authorizer, measured: tokio's flavour, the allocator, logging, and where
+# its keys come from.
 authorizer_variant() {
   local id="$1" name="$2"; shift 2
   runtime --id "$id" --name "$name" --kind variant --floor "$bin/echo" --warm "$warm" \
-    --event "$out/events.jsonl" --out "$results/runtime_$id.json" -- "$@"
+    --event "$out/events.jsonl" --out "$results/runtime_$id.json" "$@"
 }
 authorizer_variant authorizer-multi-thread "authorizer, tokio multi-thread runtime" \
-  "$bin/authorizer-multi-thread"
-authorizer_variant authorizer-mimalloc "authorizer, mimalloc allocator" "$bin/authorizer-mimalloc"
+  --keys-from-secrets-manager -- "$bin/authorizer-multi-thread"
+authorizer_variant authorizer-mimalloc "authorizer, mimalloc allocator" \
+  --keys-from-secrets-manager -- "$bin/authorizer-mimalloc"
 AWS_LAMBDA_LOG_LEVEL=debug AWS_LAMBDA_LOG_FORMAT=JSON authorizer_variant authorizer-debug-logs \
-  "authorizer, DEBUG logs as JSON (a line per decision)" "$bin/authorizer"
+  "authorizer, DEBUG logs as JSON (a line per decision)" --keys-from-secrets-manager -- "$bin/authorizer"
+authorizer_variant authorizer-env-key "authorizer, key from JWT_SECRET (no Secrets Manager client)" \
+  -- "$bin/authorizer"
 PYTHONPATH="$ROOT/bench/peers/python" runtime --id python-authorizer --name "Python + PyJWT (awslambdaric)" \
   --kind peer --floor "$bin/echo" --warm "$warm" --event "$out/events.jsonl" \
   --out "$results/runtime_python-authorizer.json" \

@@ -6,6 +6,9 @@
 //! drifts. Blocks, not single runs: a process started right after a different binary runs
 //! slower (measured: the echo floor 11 % slower after each authorizer run), which would
 //! flatter the bigger binary.
+//! With `--keys-from-secrets-manager` the emulator also stands in for Secrets Manager, so a
+//! function reads its signing keys at init as deployed (`JWT_SECRET_ARN`): the SDK client, the
+//! signed requests and their parsing are measured, the network round trips are not.
 
 use std::{
     path::{Path, PathBuf},
@@ -24,6 +27,8 @@ use tokio::{net::TcpListener, sync::Notify};
 
 use crate::{Error, rusage_cpu_micros, write_json};
 
+const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
+
 /// Cold starts in a row of one binary, when alternating with the floor.
 const COLD_BLOCK: usize = 10;
 /// Warm invocations left out of the wall-time samples while the process settles.
@@ -39,9 +44,47 @@ struct ProcessRun {
     first_response: String,
 }
 
+/// The ARN the processes are given in `JWT_SECRET_ARN`.
+const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-signing-key-AbCdEf";
+
+/// The two versions of the signing key the Secrets Manager stand-in serves, as after a rotation.
+struct SigningKeyVersions {
+    current: String,
+    previous: String,
+}
+
+impl SigningKeyVersions {
+    /// `$JWT_SECRET` (which signed the events) as current, and a previous key.
+    fn from_env() -> Result<Self, Error> {
+        let current = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET is unset")?;
+        Ok(Self { previous: format!("{current}.previous"), current })
+    }
+
+    /// A `GetSecretValue` answer for the stage the request names.
+    fn answer(&self, request: &[u8]) -> Response<Full<Bytes>> {
+        let stage = serde_json::from_slice::<serde_json::Value>(request)
+            .ok()
+            .and_then(|r| r["VersionStage"].as_str().map(str::to_owned))
+            .unwrap_or_else(|| "AWSCURRENT".into());
+        let (secret, created) = match stage.as_str() {
+            "AWSPREVIOUS" => (&self.previous, 1_700_000_000),
+            _ => (&self.current, 1_700_086_400),
+        };
+        let body = json!({
+            "ARN": SECRET_ARN, "Name": "bench-signing-key", "VersionId": format!("{stage}-version"),
+            "SecretString": secret, "VersionStages": [stage], "CreatedDate": created,
+        });
+        Response::builder()
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::from(body.to_string()))
+            .unwrap()
+    }
+}
+
 /// The emulator's side of one process: the events to hand out and what came back.
 struct Emulator {
     events: Arc<Vec<Bytes>>,
+    keys: Option<Arc<SigningKeyVersions>>,
     invocations: usize,
     started: Instant,
     state: Mutex<State>,
@@ -63,7 +106,11 @@ impl Emulator {
         if request.method() == Method::GET && path.ends_with("/invocation/next") {
             return Ok(self.next().await);
         }
+        let secrets_manager = request.headers().get("x-amz-target").is_some_and(|t| t == GET_SECRET_VALUE);
         let body = request.into_body().collect().await?.to_bytes();
+        if let Some(keys) = self.keys.as_ref().filter(|_| secrets_manager) {
+            return Ok(keys.answer(&body));
+        }
         let at = self.started.elapsed();
         let mut state = self.state.lock().unwrap();
         if path.ends_with("/response") || path.ends_with("/error") && path.contains("/invocation/") {
@@ -111,6 +158,7 @@ async fn run_process(
     command: &[String],
     function: &str,
     events: &Arc<Vec<Bytes>>,
+    keys: Option<&Arc<SigningKeyVersions>>,
     invocations: usize,
     log: &Path,
 ) -> Result<ProcessRun, Error> {
@@ -118,6 +166,7 @@ async fn run_process(
     let address = listener.local_addr()?;
     let emulator = Arc::new(Emulator {
         events: events.clone(),
+        keys: keys.cloned(),
         invocations,
         started: Instant::now(),
         state: Mutex::default(),
@@ -138,7 +187,14 @@ async fn run_process(
             }
         }
     });
-    let child = std::process::Command::new(&command[0])
+    let mut child = std::process::Command::new(&command[0]);
+    if keys.is_some() {
+        child
+            .env_remove("JWT_SECRET")
+            .env("JWT_SECRET_ARN", SECRET_ARN)
+            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", format!("http://{address}"));
+    }
+    let child = child
         .args(&command[1..])
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
@@ -258,6 +314,10 @@ pub struct Options {
     /// A floor binary whose cold starts alternate with the command's.
     #[arg(long)]
     floor: Option<String>,
+    /// Give the command `JWT_SECRET_ARN`, as deployed, and answer its `GetSecretValue` calls with
+    /// `$JWT_SECRET` (current) and a previous key.
+    #[arg(long)]
+    keys_from_secrets_manager: bool,
     /// Where the results go as JSON; the processes' output goes beside it, as `.log`.
     #[arg(long)]
     out: PathBuf,
@@ -277,6 +337,8 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         vec![Bytes::from(serde_json::from_str::<serde_json::Value>(&text)?.to_string())]
     };
     let events = Arc::new(events);
+    let keys =
+        options.keys_from_secrets_manager.then(SigningKeyVersions::from_env).transpose()?.map(Arc::new);
 
     let floor = options.floor.as_ref();
     let (mut init_ms, mut first_response_ms, mut cpu_ms, mut max_rss) = (vec![], vec![], vec![], vec![]);
@@ -285,11 +347,11 @@ pub async fn run(options: &Options) -> Result<(), Error> {
     for i in 0..options.cold {
         if let Some(floor) = floor.filter(|_| i % COLD_BLOCK == 0) {
             for _ in 0..COLD_BLOCK {
-                let run = run_process(std::slice::from_ref(floor), "floor", &events, 1, &log).await?;
+                let run = run_process(std::slice::from_ref(floor), "floor", &events, None, 1, &log).await?;
                 floor_init_ms.push(millis(run.init));
             }
         }
-        let run = run_process(command, id, &events, 1, &log).await?;
+        let run = run_process(command, id, &events, keys.as_ref(), 1, &log).await?;
         init_ms.push(millis(run.init));
         first_response_ms.push(millis(run.responses[0]));
         cpu_ms.push(run.cpu_us / 1e3);
@@ -305,7 +367,7 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         let cold_cpu_us = median(&cpu_ms) * 1e3;
         let (mut cpu_us_runs, mut wall_us, mut peak_rss) = (vec![], vec![], 0f64);
         for _ in 0..options.warm_runs {
-            let run = run_process(command, id, &events, invocations, &log).await?;
+            let run = run_process(command, id, &events, keys.as_ref(), invocations, &log).await?;
             let settled = run.responses.iter().skip(WARM_SETTLE.min(invocations / 10));
             wall_us.extend(settled.clone().zip(settled.skip(1)).map(|(a, b)| (*b - *a).as_secs_f64() * 1e6));
             let counted = invocations - usize::from(cold_cpu_us > 0.0);

@@ -25,8 +25,24 @@ pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> 
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let what = if e.is_data() { "Invalid request body" } else { "Malformed JSON" };
-        ApiError::MalformedBody(format!("{what}: {e}"))
+        ApiError::MalformedBody(format!("{what}: {}", without_values(&e.to_string())))
     })
+}
+
+/// serde's message without the value it quotes ("invalid type: integer `123`, expected a string"
+/// becomes "invalid type: integer, expected a string"): the value may be a password, and the
+/// message goes to the client and to the log.
+fn without_values(message: &str) -> String {
+    for prefix in ["invalid type: ", "invalid value: "] {
+        // The last ", expected ": a quoted string value may contain the phrase itself.
+        if let Some((found, expected)) =
+            message.strip_prefix(prefix).and_then(|m| m.rsplit_once(", expected "))
+        {
+            let kind = found.split(" `").next().and_then(|k| k.split(" \"").next()).unwrap_or_default();
+            return format!("{prefix}{kind}, expected {expected}");
+        }
+    }
+    message.to_owned()
 }
 
 /// `application/json`, with or without parameters such as `charset=utf-8`.
@@ -125,6 +141,31 @@ mod tests {
             let req = request(Some("application/json"), body);
             assert!(matches!(rejection(&req), ApiError::MalformedBody(_)), "{body:?}");
         }
+    }
+
+    #[test]
+    fn a_mistyped_value_is_named_by_its_type_never_quoted() {
+        for (body, kind) in [
+            (r#"{"username":"joe","password":98765432109}"#, "integer"),
+            (r#"{"username":"joe","password":1.25e3}"#, "floating point"),
+            (r#"{"username":"joe","password":true}"#, "boolean"),
+            (r#"{"username":"joe","password":["hunter2"]}"#, "sequence"),
+        ] {
+            let req = request(Some("application/json"), body);
+            let message = rejection(&req).to_string();
+            assert!(message.contains(&format!("invalid type: {kind}, expected a string")), "{message}");
+            for secret in ["98765432109", "1.25", "1250", "true", "hunter2"] {
+                assert!(!message.contains(secret), "{message} quotes the value");
+            }
+        }
+    }
+
+    #[test]
+    fn a_quoted_value_is_left_out_even_when_it_mimics_the_message() {
+        let message = without_values(
+            r#"invalid value: string "s3cret, expected x", expected a ULID at line 1 column 9"#,
+        );
+        assert_eq!(message, "invalid value: string, expected a ULID at line 1 column 9");
     }
 
     #[test]

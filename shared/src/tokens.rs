@@ -97,12 +97,19 @@ pub const RELOAD_ON_UNKNOWN_KID_AFTER: Duration = Duration::from_secs(60);
 pub const KEY_ACTIVATION_DELAY: Duration = Duration::from_secs(2 * RELOAD_ON_UNKNOWN_KID_AFTER.as_secs());
 /// How old a signer's keys may get before it reloads them, so it follows rotations.
 pub const SIGNER_KEYS_MAX_AGE: Duration = Duration::from_secs(600);
+/// After a rotation, the previous key verifies only tokens issued within this time of the new
+/// key's creation: the activation delay, then the longest a signer keeps its loaded keys. So a
+/// leaked key stops working one token lifetime after that, not at the next rotation.
+pub const PREVIOUS_KEY_ISSUES_FOR: Duration =
+    Duration::from_secs(KEY_ACTIVATION_DELAY.as_secs() + SIGNER_KEYS_MAX_AGE.as_secs());
 
 /// One HS256 key and its id.
 struct Key {
     kid: String,
     encoding: EncodingKey,
     verifying: hmac::Key,
+    /// The latest `iat` (Unix seconds) it is trusted for, once a newer key replaced it.
+    issued_until: Option<u64>,
 }
 
 impl Key {
@@ -111,6 +118,7 @@ impl Key {
             kid: key_id(secret),
             encoding: EncodingKey::from_secret(secret.expose()),
             verifying: hmac::Key::new(hmac::HMAC_SHA256, secret.expose()),
+            issued_until: None,
         }
     }
 }
@@ -172,36 +180,54 @@ pub fn key_id(secret: &SigningSecret) -> String {
     URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
 }
 
-/// The keys in force: `signing` signs, and either verifies by `kid`; and the refresh-token child
-/// keys bound to the same two, so that both follow a reload together.
+/// The keys in force: the current key, and the previous one while it may still verify; either
+/// verifies by `kid`. The refresh-token child keys are bound to the same two, so that both follow
+/// a reload together.
 struct KeyRing {
-    signing: Key,
-    /// The previous key, or a new one not yet [`KEY_ACTIVATION_DELAY`] old.
-    other: Option<Key>,
+    current: Key,
+    previous: Option<Key>,
+    /// From when (Unix seconds) `current` signs: [`KEY_ACTIVATION_DELAY`] after its creation,
+    /// where the source records it; `previous` signs until then.
+    current_signs_from: Option<u64>,
     children: Arc<ChildDeriver>,
 }
 
 impl KeyRing {
-    fn new(signing: &SigningSecret, other: Option<&SigningSecret>) -> Self {
-        Self {
-            signing: Key::new(signing),
-            other: other.map(Key::new),
-            children: Arc::new(ChildDeriver::new(signing, other)),
-        }
+    fn single(secret: &SigningSecret) -> Self {
+        let children = Arc::new(ChildDeriver::new(secret, None));
+        Self { current: Key::new(secret), previous: None, current_signs_from: None, children }
     }
 
-    /// Signs with the current key, or with the previous one while the current is younger than
-    /// [`KEY_ACTIVATION_DELAY`] at `now`.
+    /// Keys as of `now` (which key signs refresh children is chosen here, at load). The previous
+    /// key verifies only tokens issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after the current one's
+    /// creation.
     fn from_keys(keys: &SigningKeys, now: SystemTime) -> Self {
-        let activating = keys.current_created.is_some_and(|created| now < created + KEY_ACTIVATION_DELAY);
-        match &keys.previous {
-            Some(previous) if activating => Self::new(previous, Some(&keys.current)),
-            previous => Self::new(&keys.current, previous.as_ref()),
+        let created = keys.current_created.map(unix_seconds);
+        let previous = keys.previous.as_ref().map(|secret| Key {
+            issued_until: created.map(|c| c + PREVIOUS_KEY_ISSUES_FOR.as_secs()),
+            ..Key::new(secret)
+        });
+        let current_signs_from = created.map(|c| c + KEY_ACTIVATION_DELAY.as_secs());
+        let children = match &keys.previous {
+            Some(previous) if current_signs_from.is_some_and(|from| unix_seconds(now) < from) => {
+                ChildDeriver::new(previous, Some(&keys.current))
+            }
+            previous => ChildDeriver::new(&keys.current, previous.as_ref()),
+        };
+        Self { current: Key::new(&keys.current), previous, current_signs_from, children: Arc::new(children) }
+    }
+
+    /// The key that signs at `now`: the current one, or the previous one while the current is
+    /// younger than [`KEY_ACTIVATION_DELAY`].
+    fn signer(&self, now: u64) -> &Key {
+        match &self.previous {
+            Some(previous) if self.current_signs_from.is_some_and(|from| now < from) => previous,
+            _ => &self.current,
         }
     }
 
     fn find(&self, kid: &str) -> Option<&Key> {
-        std::iter::once(&self.signing).chain(&self.other).find(|k| k.kid == kid)
+        std::iter::once(&self.current).chain(&self.previous).find(|k| k.kid == kid)
     }
 }
 
@@ -217,7 +243,7 @@ pub struct TokenService {
 impl TokenService {
     /// A service with one fixed key; the secret was already checked for strength.
     pub fn new(secret: &SigningSecret, settings: TokenSettings) -> Self {
-        Self::build(KeyRing::new(secret, None), settings, None)
+        Self::build(KeyRing::single(secret), settings, None)
     }
 
     /// A service with current and previous keys, reloadable from `source`.
@@ -307,8 +333,9 @@ impl TokenService {
         let ring = self.ring();
         let mut header = Header::new(ALGORITHM);
         header.typ = Some("JWT".into());
-        header.kid = Some(ring.signing.kid.clone());
-        let token = jsonwebtoken::encode(&header, &claims, &ring.signing.encoding)?;
+        let signer = ring.signer(now);
+        header.kid = Some(signer.kid.clone());
+        let token = jsonwebtoken::encode(&header, &claims, &signer.encoding)?;
         Ok(AccessToken { token, expires_in: ttl })
     }
 
@@ -372,6 +399,9 @@ impl TokenService {
         if claims.sub.is_empty() || claims.username.is_empty() || claims.jti.is_empty() {
             return Err(TokenError::BadClaims("empty subject, username or token id"));
         }
+        if key.issued_until.is_some_and(|until| claims.iat > until + LEEWAY_SECONDS) {
+            return Err(TokenError::BadClaims("issued after its key was replaced"));
+        }
         Ok(claims)
     }
 }
@@ -432,7 +462,11 @@ pub fn token_from_authorization(value: &str) -> Option<&str> {
 
 /// Seconds since the Unix epoch.
 pub fn unix_now() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
+    unix_seconds(SystemTime::now())
+}
+
+fn unix_seconds(at: SystemTime) -> u64 {
+    at.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
 #[cfg(test)]
@@ -656,19 +690,52 @@ mod tests {
         let created = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
         let keys =
             SigningKeys { current: secret(new), previous: Some(secret(old)), current_created: Some(created) };
-        let signer = |at: SystemTime| KeyRing::from_keys(&keys, at).signing.kid.clone();
+        let ring = KeyRing::from_keys(&keys, created);
+        let signer = |at: SystemTime| ring.signer(unix_seconds(at)).kid.clone();
         assert_eq!(signer(created), key_id(&secret(old)));
         assert_eq!(signer(created + KEY_ACTIVATION_DELAY - Duration::from_millis(1)), key_id(&secret(old)));
         assert_eq!(signer(created + KEY_ACTIVATION_DELAY), key_id(&secret(new)));
-        let ring = KeyRing::from_keys(&keys, created);
         assert!(ring.find(&key_id(&secret(new))).is_some(), "the new key verifies at once");
         let first = SigningKeys { previous: None, ..keys };
         assert_eq!(
-            KeyRing::from_keys(&first, created).signing.kid,
+            KeyRing::from_keys(&first, created).signer(NOW).kid,
             key_id(&secret(new)),
             "nothing else to sign with"
         );
         assert!(KEY_ACTIVATION_DELAY > RELOAD_ON_UNKNOWN_KID_AFTER);
+    }
+
+    #[test]
+    fn after_a_rotation_the_previous_key_verifies_only_tokens_issued_while_it_could_still_sign() {
+        let (old, new) = (b"key-one-0123456789-abcdefghijklmnopqr".as_slice(), SECRET);
+        let created = NOW - 3600;
+        let keys = SigningKeys {
+            current: secret(new),
+            previous: Some(secret(old)),
+            current_created: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(created)),
+        };
+        let old_kid = json!({"alg": "HS256", "typ": "JWT", "kid": key_id(&secret(old))});
+        let last_iat = created + PREVIOUS_KEY_ISSUES_FOR.as_secs() + LEEWAY_SECONDS;
+        // Verified at their own iat, so only the retirement rule can refuse them.
+        for loaded_at in [created, created + KEY_ACTIVATION_DELAY.as_secs(), NOW] {
+            let svc = TokenService::with_keys(&keys, TokenSettings::default(), None);
+            *svc.ring.write().unwrap() =
+                Arc::new(KeyRing::from_keys(&keys, SystemTime::UNIX_EPOCH + Duration::from_secs(loaded_at)));
+            let signed_at = |iat| sign_raw(&old_kid, &claims_json(iat), old);
+            assert!(svc.verify(&signed_at(created + 60), created + 60).is_ok(), "loaded at {loaded_at}");
+            assert!(svc.verify(&signed_at(last_iat), last_iat).is_ok(), "loaded at {loaded_at}");
+            let forged = svc.verify(&signed_at(last_iat + 1), last_iat + 1);
+            assert!(matches!(forged, Err(TokenError::BadClaims(_))), "loaded at {loaded_at}: {forged:?}");
+            let new_key = svc.issue("u", "joe", 0, NOW).unwrap().token;
+            assert!(svc.verify(&new_key, NOW).is_ok());
+        }
+        let undated = TokenService::with_keys(
+            &SigningKeys { current_created: None, ..keys },
+            TokenSettings::default(),
+            None,
+        );
+        let token = sign_raw(&old_kid, &claims_json(NOW), old);
+        assert!(undated.verify(&token, NOW).is_ok(), "no creation date (local keys): no bound");
     }
 
     #[tokio::test]

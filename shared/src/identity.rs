@@ -62,6 +62,14 @@ pub enum Rejection {
     Store(#[from] StoreError),
 }
 
+impl Rejection {
+    /// No verdict on the token: the account or the keys could not be read. A retry may succeed,
+    /// so this must not be answered (or cached) as a denial.
+    pub fn is_undecided(&self) -> bool {
+        matches!(self, Self::Store(_) | Self::Token(TokenError::KeysUnavailable))
+    }
+}
+
 /// Verifies access tokens completely: signature and claims, then that the account still exists,
 /// is enabled, and has not revoked its tokens since this one was issued.
 pub struct Authenticator<U> {
@@ -185,6 +193,7 @@ pub async fn authenticate<U: FindUser>(
     match authenticator.verify(token, now).await {
         Ok(identity) => Ok(identity),
         Err(Rejection::Store(error)) => Err(error.into()),
+        Err(error) if error.is_undecided() => Err(ApiError::Unavailable(Box::new(error))),
         Err(error) => {
             tracing::info!(%error, "access token refused");
             Err(ApiError::Unauthorized)

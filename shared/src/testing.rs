@@ -4,12 +4,30 @@
 use std::sync::Mutex;
 
 use crate::{
+    config::KeySource,
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::StoreError,
     users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
     work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
 };
+
+/// A Secrets Manager key source that cannot be reached (nothing listens on its port, and the
+/// client does not retry), for reloads that fail.
+pub fn unreachable_key_source() -> KeySource {
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let config = aws_sdk_secretsmanager::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .endpoint_url("http://127.0.0.1:1")
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("id", "secret", None, None, "t"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    KeySource::SecretsManager {
+        client: aws_sdk_secretsmanager::Client::from_conf(config),
+        arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
+    }
+}
 
 /// In-memory users and work items; `down` makes every call fail as unavailable.
 #[derive(Default)]

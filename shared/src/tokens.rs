@@ -2,7 +2,10 @@
 
 use std::{
     borrow::Cow,
-    sync::{Arc, Mutex, RwLock},
+    sync::{
+        Arc, Mutex, RwLock,
+        atomic::{AtomicBool, Ordering},
+    },
     time::{Duration, Instant, SystemTime},
 };
 
@@ -77,6 +80,10 @@ pub enum TokenError {
     WrongAlgorithm,
     #[error("token signature does not match")]
     BadSignature,
+    /// No verdict: the token names a key this instance does not know, and its keys could not be
+    /// reloaded (the last reload failed), so it may be a key from a rotation not yet seen.
+    #[error("token names an unknown key, and the signing keys could not be reloaded")]
+    KeysUnavailable,
     #[error("token rejected: {0}")]
     Jwt(#[from] jsonwebtoken::errors::Error),
 }
@@ -237,6 +244,8 @@ pub struct TokenService {
     /// Where to reload keys from after a rotation; `None` for fixed keys.
     source: Option<KeySource>,
     loaded_at: Mutex<Instant>,
+    /// Whether the last reload failed: until one succeeds, an unknown `kid` gets no verdict.
+    reload_failed: AtomicBool,
     settings: TokenSettings,
 }
 
@@ -253,7 +262,14 @@ impl TokenService {
 
     fn build(ring: KeyRing, settings: TokenSettings, source: Option<KeySource>) -> Self {
         install_jwt_crypto();
-        Self { ring: RwLock::new(Arc::new(ring)), source, loaded_at: Mutex::new(Instant::now()), settings }
+        let loaded_at = Mutex::new(Instant::now());
+        Self {
+            ring: RwLock::new(Arc::new(ring)),
+            source,
+            loaded_at,
+            reload_failed: AtomicBool::new(false),
+            settings,
+        }
     }
 
     /// The service for a function that must sign or verify: no key configured is an error.
@@ -295,7 +311,9 @@ impl TokenService {
             }
             *loaded_at = Instant::now();
         }
-        match source.load().await {
+        let loaded = source.load().await;
+        self.reload_failed.store(loaded.is_err(), Ordering::Relaxed);
+        match loaded {
             Ok(keys) => {
                 *self.ring.write().unwrap_or_else(|e| e.into_inner()) =
                     Arc::new(KeyRing::from_keys(&keys, SystemTime::now()));
@@ -340,13 +358,16 @@ impl TokenService {
     }
 
     /// [`Self::verify`], reloading the keys first (at most once a minute) if the token names a
-    /// key this instance has not seen, as after a rotation.
+    /// key this instance has not seen, as after a rotation. While reloading fails, such a token
+    /// gets [`TokenError::KeysUnavailable`]: no verdict, rather than a denial a cache would keep.
     pub async fn verify_following_rotation(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         match self.verify(token, now) {
-            Err(TokenError::UnknownKey)
-                if matches!(self.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await, Ok(true)) =>
-            {
-                self.verify(token, now)
+            Err(TokenError::UnknownKey) => {
+                match self.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await {
+                    Ok(true) => self.verify(token, now),
+                    Ok(false) if !self.reload_failed.load(Ordering::Relaxed) => Err(TokenError::UnknownKey),
+                    _ => Err(TokenError::KeysUnavailable),
+                }
             }
             other => other,
         }
@@ -472,6 +493,7 @@ fn unix_seconds(at: SystemTime) -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::testing::unreachable_key_source;
     use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
     use serde_json::json;
 
@@ -745,21 +767,8 @@ mod tests {
 
     #[tokio::test]
     async fn a_failed_reload_is_an_error_and_keeps_the_loaded_keys() {
-        let config = aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .endpoint_url("http://127.0.0.1:1")
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .credentials_provider(aws_sdk_secretsmanager::config::Credentials::new(
-                "id", "secret", None, None, "t",
-            ))
-            .retry_config(aws_sdk_secretsmanager::config::retry::RetryConfig::disabled())
-            .build();
-        let source = KeySource::SecretsManager {
-            client: aws_sdk_secretsmanager::Client::from_conf(config),
-            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
-        };
         let keys = SigningKeys::single(secret(SECRET));
-        let svc = TokenService::with_keys(&keys, TokenSettings::default(), Some(source));
+        let svc = TokenService::with_keys(&keys, TokenSettings::default(), Some(unreachable_key_source()));
         assert!(svc.reload_keys_if_older_than(Duration::ZERO).await.is_err());
         let token = svc.issue("u", "joe", 0, NOW).unwrap().token;
         assert!(svc.verify(&token, NOW).is_ok(), "the loaded keys are kept");
@@ -767,6 +776,29 @@ mod tests {
             !svc.reload_keys_if_older_than(Duration::from_secs(60)).await.unwrap(),
             "not retried at once"
         );
+    }
+
+    #[tokio::test]
+    async fn an_unknown_kid_gets_no_verdict_until_the_keys_can_be_reloaded() {
+        let keys = SigningKeys::single(secret(SECRET));
+        let svc = TokenService::with_keys(&keys, TokenSettings::default(), Some(unreachable_key_source()));
+        *svc.loaded_at.lock().unwrap() -= RELOAD_ON_UNKNOWN_KID_AFTER;
+        let other = b"key-one-0123456789-abcdefghijklmnopqr";
+        let unknown =
+            sign_raw(&json!({"alg": "HS256", "kid": key_id(&secret(other))}), &claims_json(NOW), other);
+        for attempt in ["the reload fails", "no reload is due yet, the last one failed"] {
+            let verdict = svc.verify_following_rotation(&unknown, NOW).await;
+            assert!(matches!(verdict, Err(TokenError::KeysUnavailable)), "{attempt}: {verdict:?}");
+        }
+        let ours = svc.issue("u", "joe", 0, NOW).unwrap().token;
+        assert!(svc.verify_following_rotation(&ours, NOW).await.is_ok(), "known keys still verify");
+        let forged = sign_raw(&json!({"alg": "HS256"}), &claims_json(NOW), other);
+        let verdict = svc.verify_following_rotation(&forged, NOW).await;
+        assert!(matches!(verdict, Err(TokenError::BadSignature)), "a known kid is decided: {verdict:?}");
+
+        let healthy = TokenService::with_keys(&keys, TokenSettings::default(), None);
+        let verdict = healthy.verify_following_rotation(&unknown, NOW).await;
+        assert!(matches!(verdict, Err(TokenError::UnknownKey)), "nothing to reload: a denial");
     }
 
     #[test]

@@ -11,15 +11,16 @@ use crate::{
     users::FindUser,
 };
 
-/// The authorizer's Lambda handler. It fails only when the account cannot be checked: API
-/// Gateway then answers `500` and, unlike a denial, does not cache the answer.
+/// The authorizer's Lambda handler. It fails only when the account or the keys cannot be read:
+/// API Gateway then answers `500` and, unlike a denial, does not cache the answer.
 pub async fn authorizer<U: FindUser>(
     authenticator: &Authenticator<U>,
     event: LambdaEvent<AuthorizerRequest>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Diagnostic> {
     authorize(authenticator, &event.payload, unix_now()).await.map_err(|error| {
         let error_type = match error {
-            StoreError::Unavailable(_) => "StoreUnavailable",
+            Rejection::Store(StoreError::Unavailable(_)) => "StoreUnavailable",
+            Rejection::Token(_) => "KeysUnavailable",
             _ => "StoreError",
         };
         Diagnostic { error_type: error_type.into(), error_message: error.to_string() }
@@ -28,9 +29,11 @@ pub async fn authorizer<U: FindUser>(
 
 /// Allows the request if it carries exactly one valid `Bearer` or `JWT` token of a live,
 /// unrevoked account, passing `sub`, `username` and `exp` on in the context; denies everything
-/// else. When the account cannot be checked (DynamoDB unavailable) there is no decision but an
-/// error: API Gateway caches denials per token for `AuthorizerCacheTtlSeconds`, and a moment's
-/// outage must not lock a valid token out for that long.
+/// else. When the account cannot be checked (DynamoDB unavailable), or the token names a key
+/// this instance could not reload, there is no decision but an error
+/// ([`Rejection::is_undecided`]): API Gateway caches denials per token for
+/// `AuthorizerCacheTtlSeconds`, and a moment's outage must not lock a valid token out for that
+/// long.
 ///
 /// Denials are logged at INFO with their reason; allows only at DEBUG, since a line per allowed
 /// request would dominate the log bill and a warm invocation's CPU (BENCHMARKS.md, measure 3).
@@ -39,7 +42,7 @@ pub async fn authorize<U: FindUser>(
     authenticator: &Authenticator<U>,
     request: &AuthorizerRequest,
     now: u64,
-) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, StoreError> {
+) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Rejection> {
     let mut response = ApiGatewayV2CustomAuthorizerSimpleResponse::default();
     response.context = serde_json::json!({});
     let Some(value) = authorization_value(request) else {
@@ -56,8 +59,8 @@ pub async fn authorize<U: FindUser>(
             response.is_authorized = true;
             response.context = identity.to_authorizer_context();
         }
-        Err(Rejection::Store(error)) => {
-            tracing::error!(%error, "no decision: the account could not be checked");
+        Err(error) if error.is_undecided() => {
+            tracing::error!(%error, "no decision");
             return Err(error);
         }
         Err(error) => tracing::info!(%error, "denied"),

@@ -7,12 +7,12 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::{
-    config::{SigningSecret, TokenSettings},
-    identity::Authenticator,
+    config::{SigningKeys, SigningSecret, TokenSettings},
+    identity::{Authenticator, Rejection},
     refresh::{RefreshSettings, RefreshToken},
     store::StoreError,
-    testing::FakeStore,
-    tokens::{TokenService, unix_now},
+    testing::{FakeStore, unreachable_key_source},
+    tokens::{TokenError, TokenService, unix_now},
     work::WorkItem,
 };
 
@@ -384,11 +384,33 @@ async fn the_authorizer_fails_uncached_rather_than_deny_when_the_account_cannot_
     let valid = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}")]));
     assert!(matches!(
         authorize(&authenticator(&store), &valid, unix_now()).await,
-        Err(StoreError::Unavailable(_))
+        Err(Rejection::Store(StoreError::Unavailable(_)))
     ));
     let forged = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}x")]));
     let decision = authorize(&authenticator(&store), &forged, unix_now()).await.unwrap();
     assert!(!decision.is_authorized, "a token that fails on its own is still a plain denial");
+}
+
+#[tokio::test]
+async fn the_authorizer_fails_uncached_rather_than_deny_a_new_key_it_cannot_load() {
+    let store = store_with_event_user();
+    let keys = SigningKeys::single(SigningSecret::new(SECRET.to_vec()).unwrap());
+    let reloading = TokenService::with_keys(&keys, TokenSettings::default(), Some(unreachable_key_source()));
+    reloading.reload_keys_if_older_than(Duration::ZERO).await.unwrap_err();
+    let svc = Authenticator::new(reloading, &store);
+    let rotated = TokenService::new(
+        &SigningSecret::new(b"rotated-key-0123456789-abcdefghijklmno".to_vec()).unwrap(),
+        TokenSettings::default(),
+    );
+    let token = rotated.issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let event = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}")]));
+    assert!(matches!(
+        authorize(&svc, &event, unix_now()).await,
+        Err(Rejection::Token(TokenError::KeysUnavailable))
+    ));
+    let ours = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let event = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {ours}")]));
+    assert!(authorize(&svc, &event, unix_now()).await.unwrap().is_authorized, "known keys still decide");
 }
 
 #[tokio::test]

@@ -37,8 +37,10 @@ impl FailedLogins {
     }
 
     /// The record after admitting one more attempt at `now_ms`, counted as a failure until it
-    /// succeeds and locking the name if the policy says so; `Err(retry_after)` while locked.
+    /// succeeds and locking the name if the policy says so; `Err(retry_after)` while locked. A
+    /// record past its `expires_at` counts as none: DynamoDB's TTL deletes items only eventually.
     pub fn admit(current: Option<&Self>, username: &Username, now_ms: u64) -> Result<Self, u64> {
+        let current = current.filter(|c| c.expires_at > now_ms / 1000);
         if let Some(retry_after) = current.and_then(|c| c.retry_after(now_ms)) {
             return Err(retry_after);
         }
@@ -143,5 +145,16 @@ mod tests {
         assert_eq!(FailedLogins::admit(Some(&fifth), &joe, 5_500), Err(1));
         let sixth = FailedLogins::admit(Some(&fifth), &joe, 6_000).unwrap();
         assert_eq!((sixth.failures, sixth.locked_until_ms), (6, 8_000));
+    }
+
+    #[test]
+    fn a_record_past_its_expiry_counts_as_none_though_dynamodb_has_not_deleted_it_yet() {
+        let joe = Username::parse("joe").unwrap();
+        let stale =
+            FailedLogins { username: joe.clone(), failures: 14, locked_until_ms: 0, expires_at: 1_000 };
+        let next = FailedLogins::admit(Some(&stale), &joe, 1_000_000).unwrap();
+        assert_eq!((next.failures, next.locked_until_ms), (1, 0));
+        let live = FailedLogins::admit(Some(&stale), &joe, 999_999).unwrap();
+        assert_eq!(live.failures, 15, "still counted the second before it expires");
     }
 }

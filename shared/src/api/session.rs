@@ -234,8 +234,10 @@ async fn end_sessions<U: RevokeUserTokens, R: RefreshTokens, V: FindUser>(
             tracing::info!(user_id = %identity.user_id, "all sessions revoked");
         }
         (Some(raw), false) => {
-            // Someone else's or an unknown token changes nothing, and says so to no one.
-            let token = RefreshToken::parse(&raw).ok_or(ApiError::InvalidRefreshToken)?;
+            // Someone else's or an unknown token changes nothing, and says so to no one; one that
+            // cannot be ours is the client's mistake (a 401 would read as "log in again").
+            let token = RefreshToken::parse(&raw)
+                .ok_or_else(|| ApiError::Validation("refresh_token is not a refresh token".into()))?;
             if let Some(record) = store.find_token(&token.hash()).await?
                 && record.user_id == identity.user_id
             {

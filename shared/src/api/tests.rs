@@ -562,9 +562,12 @@ async fn logout_everywhere_kills_every_refresh_and_access_token() {
 async fn logout_needs_exactly_one_of_token_or_all() {
     let store = FakeStore::default();
     let login = session(&store).await;
-    for body in
-        [json!({}), json!({"all": false}), json!({"all": true, "refresh_token": login["refresh_token"]})]
-    {
+    for body in [
+        json!({}),
+        json!({"all": false}),
+        json!({"all": true, "refresh_token": login["refresh_token"]}),
+        json!({"refresh_token": "not a refresh token"}),
+    ] {
         assert_eq!(logout_with(&store, &login["access_token"], body.clone()).await, 400, "{body}");
     }
 }

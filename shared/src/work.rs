@@ -39,16 +39,32 @@ impl From<WorkItem> for WorkItemView {
     }
 }
 
-/// Validates a title: 1–200 characters, not blank, no control characters.
+/// Validates a title: 1–200 characters, not blank (whitespace and invisible characters alone
+/// are blank), no control or bidirectional formatting characters (which can make a title
+/// display as something other than what it is).
 pub fn parse_title(raw: String) -> Result<String, ApiError> {
     let chars = raw.chars().count();
-    if raw.trim().is_empty() || chars > MAX_TITLE_CHARS {
+    if raw.chars().all(|c| c.is_whitespace() || is_invisible(c)) || chars > MAX_TITLE_CHARS {
         return Err(ApiError::Validation(format!("Title must be 1 to {MAX_TITLE_CHARS} characters")));
     }
-    if raw.chars().any(char::is_control) {
-        return Err(ApiError::Validation("Title must not contain control characters".into()));
+    if raw.chars().any(|c| c.is_control() || is_bidi_control(c)) {
+        return Err(ApiError::Validation(
+            "Title must not contain control or bidirectional formatting characters".into(),
+        ));
     }
     Ok(raw)
+}
+
+/// Unicode's bidirectional formatting characters (marks, embeddings, overrides, isolates).
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{061C}' | '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Format characters that display as nothing: soft hyphen, zero-width space and joiners, word
+/// joiner and invisible operators, byte-order mark. Allowed inside a title (emoji sequences use
+/// the joiner), but not as all of it.
+fn is_invisible(c: char) -> bool {
+    matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
 }
 
 /// Where a page starts: after the item with this id, within the caller's own items.
@@ -139,6 +155,17 @@ mod tests {
         assert!(parse_title(String::new()).is_err());
         assert!(parse_title("   ".into()).is_err());
         assert!(parse_title("line\nbreak".into()).is_err());
+    }
+
+    #[test]
+    fn invisible_only_and_bidi_spoofed_titles_are_refused() {
+        for blank in ["\u{200B}", " \u{FEFF}\u{2060} ", "\u{00AD}"] {
+            assert!(parse_title(blank.into()).is_err(), "{blank:?}");
+        }
+        for spoofed in ["\u{202E}gnp.exe", "report\u{2066}x\u{2069}", "a\u{200F}b"] {
+            assert!(parse_title(spoofed.into()).is_err(), "{spoofed:?}");
+        }
+        assert!(parse_title("family 👨\u{200D}👩\u{200D}👧".into()).is_ok(), "emoji joiners inside a title");
     }
 
     #[test]

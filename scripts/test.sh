@@ -5,9 +5,13 @@ set -m # background jobs get their own process group, so cleanup reaches their c
 source "$(dirname "$0")/lib.sh"
 cd "$ROOT"
 
+# FUZZ_SECONDS=0 skips fuzzing (never in CI), and with it the nightly toolchain and cargo-fuzz.
+fuzz_seconds="${FUZZ_SECONDS:-15}"
+if [ -n "${CI:-}" ] && [ "$fuzz_seconds" -le 0 ]; then fuzz_seconds=15; fi
+
 ensure_tools
 ensure_python_test_tools
-ensure_fuzz
+if [ "$fuzz_seconds" -gt 0 ]; then ensure_fuzz; fi
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
@@ -41,7 +45,7 @@ DYNAMODB_CALL_LOG="$call_log" \
   cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$watch_port" \
   >"$LOCAL/watch-test.log" 2>&1 </dev/null &
 BG_PIDS+=("$!")
-wait_for_http "$watch_port" "cargo lambda watch"
+wait_for_http "$watch_port" "cargo lambda watch" "$!" "$LOCAL/watch-test.log"
 
 # A second API whose DynamoDB traffic goes through a proxy that tests/faults.rs runs and breaks.
 export FAULT_PROXY_PORT="$(free_port)"
@@ -51,7 +55,7 @@ AWS_ENDPOINT_URL_DYNAMODB="http://127.0.0.1:$FAULT_PROXY_PORT" \
   cargo lambda watch --ignore-changes --invoke-address 127.0.0.1 --invoke-port "$fault_port" \
   >"$LOCAL/watch-faults.log" 2>&1 </dev/null &
 BG_PIDS+=("$!")
-wait_for_http "$fault_port" "the second cargo lambda watch"
+wait_for_http "$fault_port" "the second cargo lambda watch" "$!" "$LOCAL/watch-faults.log"
 export FAULT_BASE_URL="http://127.0.0.1:$fault_port"
 
 log "cargo test (unit, DynamoDB Local, Secrets Manager rotation, handlers on events/, end to end)"
@@ -85,10 +89,8 @@ log "make bench-smoke: every benchmark for a few iterations so none rots (no tim
 BENCH_MODE=smoke "$ROOT/scripts/bench.sh"
 
 # A short, seeded run of each fuzz target so they cannot rot; new inputs go to a scratch folder,
-# the committed corpus in fuzz/corpus is only read. FUZZ_SECONDS=0 skips (not in CI).
-fuzz_seconds="${FUZZ_SECONDS:-15}"
-if [ "$fuzz_seconds" -gt 0 ] || [ -n "${CI:-}" ]; then
-  [ "$fuzz_seconds" -gt 0 ] || fuzz_seconds=15
+# the committed corpus in fuzz/corpus is only read.
+if [ "$fuzz_seconds" -gt 0 ]; then
   log "cargo fuzz: $fuzz_seconds s per target"
   for target in token_verify request_bodies; do
     scratch="$(mktemp -d)"

@@ -14,7 +14,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
 use crate::{
-    config::{ConfigError, SigningSecret, optional_env},
+    config::{ConfigError, optional_env},
     store::StoreError,
 };
 
@@ -96,12 +96,12 @@ impl std::fmt::Debug for RefreshToken {
 pub struct ChildDeriver(Vec<hmac::Key>);
 
 impl ChildDeriver {
-    /// Child keys bound to the key that signs and to the other one in force, if any.
-    pub fn new(signing: &SigningSecret, other: Option<&SigningSecret>) -> Self {
-        let derive = |secret: &SigningSecret| {
-            // A key of its own, so access-token signatures and refresh children never share one.
-            let base = hmac::Key::new(hmac::HMAC_SHA256, secret.expose());
-            hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&base, b"refresh-token-children/v1").as_ref())
+    /// Child keys bound to the access-token HMAC keys: the one that signs and the other one in
+    /// force, if any.
+    pub fn new(signing: &hmac::Key, other: Option<&hmac::Key>) -> Self {
+        // A key of its own, so access-token signatures and refresh children never share one.
+        let derive = |key: &hmac::Key| {
+            hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(key, b"refresh-token-children/v1").as_ref())
         };
         Self(std::iter::once(signing).chain(other).map(derive).collect())
     }
@@ -209,12 +209,12 @@ pub trait RefreshTokens {
 mod tests {
     use super::*;
 
-    fn secret(bytes: &[u8]) -> SigningSecret {
-        SigningSecret::new(bytes.to_vec()).unwrap()
+    fn key(secret: &[u8]) -> hmac::Key {
+        hmac::Key::new(hmac::HMAC_SHA256, secret)
     }
 
     fn deriver() -> ChildDeriver {
-        ChildDeriver::new(&secret(b"refresh-tests-secret-0123456789-abcdef"), None)
+        ChildDeriver::new(&key(b"refresh-tests-secret-0123456789-abcdef"), None)
     }
 
     #[test]
@@ -243,7 +243,7 @@ mod tests {
         assert_eq!(child.expose(), deriver().child_of(&parent).expose());
         assert_ne!(child.expose(), parent.expose());
         assert!(RefreshToken::parse(child.expose()).is_some());
-        let other = ChildDeriver::new(&secret(b"another-secret-for-tests-0123456789-xyz"), None);
+        let other = ChildDeriver::new(&key(b"another-secret-for-tests-0123456789-xyz"), None);
         assert_ne!(other.child_of(&parent).expose(), child.expose());
     }
 
@@ -252,8 +252,8 @@ mod tests {
         let parent = RefreshToken::generate();
         let before = deriver().child_of(&parent);
         let rotated = ChildDeriver::new(
-            &secret(b"the-next-key-after-rotation-0123456789-q"),
-            Some(&secret(b"refresh-tests-secret-0123456789-abcdef")),
+            &key(b"the-next-key-after-rotation-0123456789-q"),
+            Some(&key(b"refresh-tests-secret-0123456789-abcdef")),
         );
         assert_ne!(rotated.child_of(&parent).expose(), before.expose());
         assert_eq!(rotated.find_child(&parent, &before.hash()).unwrap().expose(), before.expose());

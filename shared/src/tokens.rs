@@ -188,48 +188,40 @@ pub fn key_id(secret: &SigningSecret) -> String {
 }
 
 /// The keys in force: the current key, and the previous one while it may still verify; either
-/// verifies by `kid`. The refresh-token child keys are bound to the same two, so that both follow
-/// a reload together.
+/// verifies by `kid`, and refresh-token children are derived from the same two.
 struct KeyRing {
     current: Key,
     previous: Option<Key>,
     /// From when (Unix seconds) `current` signs: [`KEY_ACTIVATION_DELAY`] after its creation,
     /// where the source records it; `previous` signs until then.
     current_signs_from: Option<u64>,
-    children: Arc<ChildDeriver>,
 }
 
 impl KeyRing {
     fn single(secret: &SigningSecret) -> Self {
-        let children = Arc::new(ChildDeriver::new(secret, None));
-        Self { current: Key::new(secret), previous: None, current_signs_from: None, children }
+        Self { current: Key::new(secret), previous: None, current_signs_from: None }
     }
 
-    /// Keys as of `now` (which key signs refresh children is chosen here, at load). The previous
-    /// key verifies only tokens issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after the current one's
-    /// creation.
-    fn from_keys(keys: &SigningKeys, now: SystemTime) -> Self {
+    /// The previous key verifies only tokens issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after the
+    /// current one's creation.
+    fn from_keys(keys: &SigningKeys) -> Self {
         let created = keys.current_created.map(unix_seconds);
         let previous = keys.previous.as_ref().map(|secret| Key {
             issued_until: created.map(|c| c + PREVIOUS_KEY_ISSUES_FOR.as_secs()),
             ..Key::new(secret)
         });
         let current_signs_from = created.map(|c| c + KEY_ACTIVATION_DELAY.as_secs());
-        let children = match &keys.previous {
-            Some(previous) if current_signs_from.is_some_and(|from| unix_seconds(now) < from) => {
-                ChildDeriver::new(previous, Some(&keys.current))
-            }
-            previous => ChildDeriver::new(&keys.current, previous.as_ref()),
-        };
-        Self { current: Key::new(&keys.current), previous, current_signs_from, children: Arc::new(children) }
+        Self { current: Key::new(&keys.current), previous, current_signs_from }
     }
 
-    /// The key that signs at `now`: the current one, or the previous one while the current is
-    /// younger than [`KEY_ACTIVATION_DELAY`].
-    fn signer(&self, now: u64) -> &Key {
+    /// The key that signs at `now`, then the other one in force: the current one signs, or the
+    /// previous one while the current is younger than [`KEY_ACTIVATION_DELAY`].
+    fn signer(&self, now: u64) -> (&Key, Option<&Key>) {
         match &self.previous {
-            Some(previous) if self.current_signs_from.is_some_and(|from| now < from) => previous,
-            _ => &self.current,
+            Some(previous) if self.current_signs_from.is_some_and(|from| now < from) => {
+                (previous, Some(&self.current))
+            }
+            previous => (&self.current, previous.as_ref()),
         }
     }
 
@@ -257,7 +249,7 @@ impl TokenService {
 
     /// A service with current and previous keys, reloadable from `source`.
     pub fn with_keys(keys: &SigningKeys, settings: TokenSettings, source: Option<KeySource>) -> Self {
-        Self::build(KeyRing::from_keys(keys, SystemTime::now()), settings, source)
+        Self::build(KeyRing::from_keys(keys), settings, source)
     }
 
     fn build(ring: KeyRing, settings: TokenSettings, source: Option<KeySource>) -> Self {
@@ -294,9 +286,12 @@ impl TokenService {
         self.ring.read().unwrap_or_else(|e| e.into_inner()).clone()
     }
 
-    /// Derives refresh-token children with the keys in force, as of the last reload.
-    pub fn children(&self) -> Arc<ChildDeriver> {
-        self.ring().children.clone()
+    /// Derives refresh-token children with the keys in force (as of the last reload): the one
+    /// that signs now first.
+    pub fn children(&self) -> ChildDeriver {
+        let ring = self.ring();
+        let (signing, other) = ring.signer(unix_now());
+        ChildDeriver::new(&signing.verifying, other.map(|key| &key.verifying))
     }
 
     /// Reloads the keys if they were loaded longer than `min_age` ago and can be reloaded:
@@ -315,8 +310,7 @@ impl TokenService {
         self.reload_failed.store(loaded.is_err(), Ordering::Relaxed);
         match loaded {
             Ok(keys) => {
-                *self.ring.write().unwrap_or_else(|e| e.into_inner()) =
-                    Arc::new(KeyRing::from_keys(&keys, SystemTime::now()));
+                *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeyRing::from_keys(&keys));
                 tracing::info!("signing keys reloaded");
                 Ok(true)
             }
@@ -351,7 +345,7 @@ impl TokenService {
         let ring = self.ring();
         let mut header = Header::new(ALGORITHM);
         header.typ = Some("JWT".into());
-        let signer = ring.signer(now);
+        let (signer, _) = ring.signer(now);
         header.kid = Some(signer.kid.clone());
         let token = jsonwebtoken::encode(&header, &claims, &signer.encoding)?;
         Ok(AccessToken { token, expires_in: ttl })
@@ -712,15 +706,15 @@ mod tests {
         let created = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
         let keys =
             SigningKeys { current: secret(new), previous: Some(secret(old)), current_created: Some(created) };
-        let ring = KeyRing::from_keys(&keys, created);
-        let signer = |at: SystemTime| ring.signer(unix_seconds(at)).kid.clone();
+        let ring = KeyRing::from_keys(&keys);
+        let signer = |at: SystemTime| ring.signer(unix_seconds(at)).0.kid.clone();
         assert_eq!(signer(created), key_id(&secret(old)));
         assert_eq!(signer(created + KEY_ACTIVATION_DELAY - Duration::from_millis(1)), key_id(&secret(old)));
         assert_eq!(signer(created + KEY_ACTIVATION_DELAY), key_id(&secret(new)));
         assert!(ring.find(&key_id(&secret(new))).is_some(), "the new key verifies at once");
         let first = SigningKeys { previous: None, ..keys };
         assert_eq!(
-            KeyRing::from_keys(&first, created).signer(NOW).kid,
+            KeyRing::from_keys(&first).signer(NOW).0.kid,
             key_id(&secret(new)),
             "nothing else to sign with"
         );
@@ -739,18 +733,14 @@ mod tests {
         let old_kid = json!({"alg": "HS256", "typ": "JWT", "kid": key_id(&secret(old))});
         let last_iat = created + PREVIOUS_KEY_ISSUES_FOR.as_secs() + LEEWAY_SECONDS;
         // Verified at their own iat, so only the retirement rule can refuse them.
-        for loaded_at in [created, created + KEY_ACTIVATION_DELAY.as_secs(), NOW] {
-            let svc = TokenService::with_keys(&keys, TokenSettings::default(), None);
-            *svc.ring.write().unwrap() =
-                Arc::new(KeyRing::from_keys(&keys, SystemTime::UNIX_EPOCH + Duration::from_secs(loaded_at)));
-            let signed_at = |iat| sign_raw(&old_kid, &claims_json(iat), old);
-            assert!(svc.verify(&signed_at(created + 60), created + 60).is_ok(), "loaded at {loaded_at}");
-            assert!(svc.verify(&signed_at(last_iat), last_iat).is_ok(), "loaded at {loaded_at}");
-            let forged = svc.verify(&signed_at(last_iat + 1), last_iat + 1);
-            assert!(matches!(forged, Err(TokenError::BadClaims(_))), "loaded at {loaded_at}: {forged:?}");
-            let new_key = svc.issue("u", "joe", 0, NOW).unwrap().token;
-            assert!(svc.verify(&new_key, NOW).is_ok());
-        }
+        let svc = TokenService::with_keys(&keys, TokenSettings::default(), None);
+        let signed_at = |iat| sign_raw(&old_kid, &claims_json(iat), old);
+        assert!(svc.verify(&signed_at(created + 60), created + 60).is_ok());
+        assert!(svc.verify(&signed_at(last_iat), last_iat).is_ok());
+        let forged = svc.verify(&signed_at(last_iat + 1), last_iat + 1);
+        assert!(matches!(forged, Err(TokenError::BadClaims(_))), "{forged:?}");
+        let new_key = svc.issue("u", "joe", 0, NOW).unwrap().token;
+        assert!(svc.verify(&new_key, NOW).is_ok());
         let undated = TokenService::with_keys(
             &SigningKeys { current_created: None, ..keys },
             TokenSettings::default(),

@@ -89,7 +89,7 @@ impl ApiError {
 }
 
 /// `outer: cause: root cause`, for log lines.
-fn error_chain(error: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -24,6 +24,22 @@ pub enum RotationError {
     Store(#[source] BoxError),
 }
 
+impl From<RotationError> for lambda_runtime::Diagnostic {
+    /// What Secrets Manager records of a failed step: a type per cause and the whole error chain
+    /// (which names no key), also logged.
+    fn from(error: RotationError) -> Self {
+        let error_message = crate::error::error_chain(&error);
+        tracing::error!(error = %error_message, "rotation step failed");
+        let error_type = match error {
+            RotationError::UnknownStep(_) => "UnknownStep",
+            RotationError::NotPending(_) => "NotPending",
+            RotationError::BadPendingKey => "BadPendingKey",
+            RotationError::Store(_) => "SecretsManagerFailed",
+        };
+        Self { error_type: error_type.into(), error_message }
+    }
+}
+
 /// The Secrets Manager calls rotation needs.
 pub trait SecretVersions {
     /// Every version id of the secret and its stages.
@@ -305,6 +321,21 @@ mod tests {
         let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD))]);
         rotate(&store, &event).await.unwrap();
         assert_eq!(store.stages(&event.client_request_token), [PENDING]);
+    }
+
+    #[test]
+    fn a_failed_step_reports_its_cause_by_type_with_the_whole_chain() {
+        let failed = RotationError::Store("AccessDeniedException: not allowed".into());
+        let diagnostic = lambda_runtime::Diagnostic::from(failed);
+        assert_eq!(diagnostic.error_type, "SecretsManagerFailed");
+        assert_eq!(
+            diagnostic.error_message,
+            "Secrets Manager call failed: AccessDeniedException: not allowed"
+        );
+        assert_eq!(
+            lambda_runtime::Diagnostic::from(RotationError::BadPendingKey).error_type,
+            "BadPendingKey"
+        );
     }
 
     #[test]

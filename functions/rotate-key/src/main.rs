@@ -5,7 +5,7 @@ use auth_core::{
     rotation::{SecretsManagerVersions, rotate},
     store,
 };
-use lambda_runtime::{Error, LambdaEvent, run, service_fn};
+use lambda_runtime::{Diagnostic, Error, LambdaEvent, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
@@ -13,7 +13,7 @@ async fn main() -> Result<(), Error> {
     let versions = SecretsManagerVersions(aws_sdk_secretsmanager::Client::new(&store::aws_config()));
     run(service_fn(|event: LambdaEvent<_>| {
         let versions = &versions;
-        async move { rotate(versions, &event.payload).await.map_err(Error::from) }
+        async move { rotate(versions, &event.payload).await.map_err(Diagnostic::from) }
     }))
     .await
 }

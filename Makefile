@@ -15,7 +15,7 @@ rotate-local-key:
 	@(umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > .local/jwt-secret)
 	@echo "rotated: restart make dev; tokens signed with the previous key stay valid"
 
-## Benchmarks beside the Python and Node peers; writes BENCHMARKS.md and bench/chart.svg (~25 min).
+## Benchmarks beside the Python and Node peers; writes BENCHMARKS.md and bench/chart.svg (~20 min).
 bench:
 	./scripts/bench.sh
 

@@ -194,8 +194,10 @@ impl KeySource {
         }
     }
 
-    /// Reads the keys; each must be strong.
-    pub async fn load(&self) -> Result<SigningKeys, ConfigError> {
+    /// Reads the keys; each must be strong. From Secrets Manager, the previous key is read only
+    /// while it can still verify a valid token: until `previous_verifies_for` after the current
+    /// key's creation. Most cold starts come later, and make one request instead of two.
+    pub async fn load(&self, previous_verifies_for: Duration) -> Result<SigningKeys, ConfigError> {
         match self {
             Self::Env => Ok(SigningKeys {
                 current: SigningSecret::new(required_env("JWT_SECRET")?.into_bytes())?,
@@ -205,15 +207,17 @@ impl KeySource {
                 current_created: None,
             }),
             Self::SecretsManager { client, arn } => {
-                // Concurrently: each is a round trip to the service on the cold-start path.
-                let (current, previous) = tokio::try_join!(
-                    secret_version(client, arn, "AWSCURRENT"),
-                    secret_version(client, arn, "AWSPREVIOUS"),
-                )?;
-                let (current, current_created) = current.ok_or_else(|| {
-                    ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
-                })?;
-                let previous = previous.map(|(secret, _)| secret);
+                let (current, current_created) =
+                    secret_version(client, arn, "AWSCURRENT").await?.ok_or_else(|| {
+                        ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
+                    })?;
+                let previous_verifies = current_created
+                    .and_then(|created| created.checked_add(previous_verifies_for))
+                    .is_none_or(|until| SystemTime::now() < until);
+                let previous = match previous_verifies {
+                    true => secret_version(client, arn, "AWSPREVIOUS").await?.map(|(secret, _)| secret),
+                    false => None,
+                };
                 Ok(SigningKeys { current, previous, current_created })
             }
         }
@@ -242,7 +246,75 @@ async fn secret_version(
 
 #[cfg(test)]
 mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_runtime_api::client::{
+        http::{HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn},
+        orchestrator::{HttpRequest, HttpResponse},
+    };
+    use aws_smithy_types::body::SdkBody;
+
     use super::*;
+
+    /// Secrets Manager answering `GetSecretValue` for any stage, every version created at
+    /// `created`; records the stages asked for.
+    #[derive(Debug, Clone)]
+    struct SecretVersions {
+        created: SystemTime,
+        asked: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl HttpConnector for SecretVersions {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let body: serde_json::Value =
+                serde_json::from_slice(request.body().bytes().unwrap_or_default()).unwrap_or_default();
+            let stage = body["VersionStage"].as_str().unwrap_or_default().to_owned();
+            self.asked.lock().unwrap().push(stage.clone());
+            let created = self.created.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+            let answer = serde_json::json!({
+                "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt", "Name": "jwt",
+                "VersionId": stage, "VersionStages": [stage], "CreatedDate": created,
+                "SecretString": format!("{stage}-0123456789-abcdefghijklmnopqrstuvwxyz"),
+            });
+            let mut response =
+                HttpResponse::new(200u16.try_into().unwrap(), SdkBody::from(answer.to_string()));
+            response.headers_mut().insert("content-type", "application/x-amz-json-1.1");
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    /// Loads keys whose current version is `age` old; returns them and the stages read.
+    async fn load_keys_created(age: Duration) -> (SigningKeys, Vec<String>) {
+        let versions = SecretVersions { created: SystemTime::now() - age, asked: Arc::default() };
+        let connector = versions.clone();
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(http_client_fn(move |_, _| SharedHttpConnector::new(connector.clone())))
+            .endpoint_url("http://127.0.0.1:1")
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
+            .build();
+        let source = KeySource::SecretsManager {
+            client: aws_sdk_secretsmanager::Client::from_conf(config),
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
+        };
+        let keys = source.load(Duration::from_secs(1800)).await.unwrap();
+        let asked = versions.asked.lock().unwrap().clone();
+        (keys, asked)
+    }
+
+    #[tokio::test]
+    async fn the_previous_key_is_read_only_while_it_can_still_verify_a_token() {
+        let (keys, asked) = load_keys_created(Duration::from_secs(60)).await;
+        assert_eq!(asked, ["AWSCURRENT", "AWSPREVIOUS"]);
+        assert!(keys.previous.is_some());
+
+        let (keys, asked) = load_keys_created(Duration::from_secs(1900)).await;
+        assert_eq!(asked, ["AWSCURRENT"], "one request: no token of the previous key is valid any more");
+        assert!(keys.previous.is_none());
+        assert_eq!(keys.current.expose(), b"AWSCURRENT-0123456789-abcdefghijklmnopqrstuvwxyz");
+    }
 
     #[test]
     fn a_short_secret_is_refused() {

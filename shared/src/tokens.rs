@@ -110,6 +110,13 @@ pub const SIGNER_KEYS_MAX_AGE: Duration = Duration::from_secs(600);
 pub const PREVIOUS_KEY_ISSUES_FOR: Duration =
     Duration::from_secs(KEY_ACTIVATION_DELAY.as_secs() + SIGNER_KEYS_MAX_AGE.as_secs());
 
+/// How long after the current key's creation the previous key can still verify a valid token:
+/// one issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after it lives `access_ttl` more, each end with
+/// its leeway, through its last second. Later there is no need to load it at all.
+pub fn previous_key_verifies_for(settings: &TokenSettings) -> Duration {
+    PREVIOUS_KEY_ISSUES_FOR + settings.access_ttl + Duration::from_secs(2 * LEEWAY_SECONDS + 1)
+}
+
 /// One HS256 key and its id.
 struct Key {
     kid: String,
@@ -273,8 +280,9 @@ impl TokenService {
     /// ran; deployed they have no key, and such requests are refused.
     pub async fn from_env_optional(aws: &Aws) -> Result<Option<Self>, ConfigError> {
         let Some(source) = KeySource::from_env(aws)? else { return Ok(None) };
-        let keys = source.load().await?;
-        Ok(Some(Self::with_keys(&keys, TokenSettings::from_env()?, Some(source))))
+        let settings = TokenSettings::from_env()?;
+        let keys = source.load(previous_key_verifies_for(&settings)).await?;
+        Ok(Some(Self::with_keys(&keys, settings, Some(source))))
     }
 
     /// The settings tokens are issued and checked with.
@@ -306,7 +314,7 @@ impl TokenService {
             }
             *loaded_at = Instant::now();
         }
-        let loaded = source.load().await;
+        let loaded = source.load(previous_key_verifies_for(&self.settings)).await;
         self.reload_failed.store(loaded.is_err(), Ordering::Relaxed);
         match loaded {
             Ok(keys) => {
@@ -741,6 +749,10 @@ mod tests {
         assert!(matches!(forged, Err(TokenError::BadClaims(_))), "{forged:?}");
         let new_key = svc.issue("u", "joe", 0, NOW).unwrap().token;
         assert!(svc.verify(&new_key, NOW).is_ok());
+        // The last token the previous key may verify expires within the time it is loaded for.
+        let unloaded = created + previous_key_verifies_for(&TokenSettings::default()).as_secs();
+        assert!(svc.verify(&signed_at(last_iat), unloaded - 1).is_ok());
+        assert!(matches!(svc.verify(&signed_at(last_iat), unloaded), Err(TokenError::Expired)));
         let undated = TokenService::with_keys(
             &SigningKeys { current_created: None, ..keys },
             TokenSettings::default(),

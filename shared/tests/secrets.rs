@@ -6,7 +6,7 @@ use auth_core::{
     refresh::RefreshToken,
     rotation::{SecretsManagerVersions, generate_key, rotate},
     store,
-    tokens::{KEY_ACTIVATION_DELAY, TokenService, key_id, unix_now},
+    tokens::{KEY_ACTIVATION_DELAY, TokenService, key_id, previous_key_verifies_for, unix_now},
 };
 use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
 
@@ -34,7 +34,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     let arn = client.create_secret().name(&name).secret_string(&old_key).send().await.unwrap().arn.unwrap();
     let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
 
-    let before = source.load().await.unwrap();
+    let before = source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap();
     assert!(before.previous.is_none());
     let signer = TokenService::with_keys(&before, TokenSettings::default(), None);
     let old_token = signer.issue("u1", "joe", 0, unix_now()).unwrap().token;
@@ -45,7 +45,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
         rotate(&versions, &step(name, &arn, &token)).await.unwrap();
     }
 
-    let after = source.load().await.unwrap();
+    let after = source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap();
     assert_eq!(after.previous.as_ref().map(key_id), Some(key_id(&before.current)));
     assert_ne!(key_id(&after.current), key_id(&before.current));
     let verifier = TokenService::with_keys(&after, TokenSettings::default(), Some(source));
@@ -92,7 +92,7 @@ impl Rotated {
             .unwrap();
         let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
         let stale = TokenService::with_keys(
-            &source.load().await.unwrap(),
+            &source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap(),
             TokenSettings::default(),
             Some(source.clone()),
         );
@@ -101,8 +101,11 @@ impl Rotated {
         for name in ["createSecret", "testSecret", "finishSecret"] {
             rotate(&versions, &step(name, &arn, &token)).await.unwrap();
         }
-        let fresh =
-            TokenService::with_keys(&activated(source.load().await.unwrap()), TokenSettings::default(), None);
+        let fresh = TokenService::with_keys(
+            &activated(source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap()),
+            TokenSettings::default(),
+            None,
+        );
         Self { client, arn, stale, fresh }
     }
 

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::{
     ApiError,
-    config::{ConfigError, KeySource, TokenSettings},
+    config::ConfigError,
     http,
     identity::{Authenticator, authenticate},
     lockout::unix_now_ms,
@@ -28,12 +28,7 @@ pub struct Issuer {
 impl Issuer {
     /// Loads the signing keys once; without them the function refuses to start.
     pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
-        let source = KeySource::from_env(aws)?.ok_or(ConfigError::Missing(KeySource::VARIABLES))?;
-        let keys = source.load().await?;
-        Ok(Self {
-            tokens: TokenService::with_keys(&keys, TokenSettings::from_env()?, Some(source)),
-            refresh: RefreshSettings::from_env()?,
-        })
+        Ok(Self { tokens: TokenService::from_env(aws).await?, refresh: RefreshSettings::from_env()? })
     }
 
     /// A refresh record for `token` in `family_id`, valid from `now` (seconds).

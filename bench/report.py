@@ -195,8 +195,10 @@ def section_runtime(results, f):
     lines = ["## 3. Whole process under a Runtime API emulator", "",
              "Each binary or script runs as Lambda would start it, against a local Runtime API emulator. "
              "Cold: init = exec → first `/next`; first response = exec → first response posted; "
-             "CPU and peak RSS of the process. Warm: CPU per invocation over a long run, wall per "
-             "invocation. Each function runs configured as `template.yaml` deploys it: `auth`, `refresh` "
+             "CPU and peak RSS of the process. Warm: CPU per invocation over a long run (the median "
+             "of several processes, each started with an environment 64 bytes longer than the last, "
+             "so that they sample where the stack lands: on this CPU that alone moves a warm "
+             "invocation by up to a third), wall per invocation. Each function runs configured as `template.yaml` deploys it: `auth`, `refresh` "
              "and the authorizer read their signing keys (current and previous) from Secrets Manager at "
              "init, which the emulator answers on loopback, so the SDK client, the signed requests and "
              "their parsing are measured but not the network round trips to the service; the functions "

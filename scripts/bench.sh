@@ -11,7 +11,7 @@ cd "$ROOT"
 
 mode="${BENCH_MODE:-full}"
 case "$mode" in
-  full) events=10000 processes=5 rounds=3 cold=60 warm=10000 warm_runs=3 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 ;;
+  full) events=10000 processes=5 rounds=3 cold=60 warm=10000 warm_runs=8 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 ;;
   smoke) events=300 processes=2 rounds=1 cold=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 ;;
   *) die "BENCH_MODE must be full or smoke" ;;
 esac

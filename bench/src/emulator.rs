@@ -31,6 +31,8 @@ const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
 
 /// Cold starts in a row of one binary, when alternating with the floor.
 const COLD_BLOCK: usize = 10;
+/// How much longer each warm process's environment is than the one before.
+const WARM_PADDING_STEP: usize = 64;
 /// Warm invocations left out of the wall-time samples while the process settles.
 const WARM_SETTLE: usize = 100;
 const PROCESS_TIMEOUT: Duration = Duration::from_secs(120);
@@ -154,12 +156,14 @@ impl Emulator {
 }
 
 /// Starts `command` against a fresh emulator, feeds it `invocations` events and kills it.
+/// `padding` bytes more of environment move where the process's stack starts.
 async fn run_process(
     command: &[String],
     function: &str,
     events: &Arc<Vec<Bytes>>,
     keys: Option<&Arc<SigningKeyVersions>>,
     invocations: usize,
+    padding: usize,
     log: &Path,
 ) -> Result<ProcessRun, Error> {
     let listener = TcpListener::bind("127.0.0.1:0").await?;
@@ -196,6 +200,7 @@ async fn run_process(
     }
     let child = child
         .args(&command[1..])
+        .env("BENCH_PADDING", "x".repeat(padding))
         .env("AWS_LAMBDA_RUNTIME_API", address.to_string())
         .env("AWS_LAMBDA_FUNCTION_NAME", function)
         .env("AWS_LAMBDA_FUNCTION_VERSION", "$LATEST")
@@ -347,11 +352,12 @@ pub async fn run(options: &Options) -> Result<(), Error> {
     for i in 0..options.cold {
         if let Some(floor) = floor.filter(|_| i % COLD_BLOCK == 0) {
             for _ in 0..COLD_BLOCK {
-                let run = run_process(std::slice::from_ref(floor), "floor", &events, None, 1, &log).await?;
+                let run =
+                    run_process(std::slice::from_ref(floor), "floor", &events, None, 1, 0, &log).await?;
                 floor_init_ms.push(millis(run.init));
             }
         }
-        let run = run_process(command, id, &events, keys.as_ref(), 1, &log).await?;
+        let run = run_process(command, id, &events, keys.as_ref(), 1, 0, &log).await?;
         init_ms.push(millis(run.init));
         first_response_ms.push(millis(run.responses[0]));
         cpu_ms.push(run.cpu_us / 1e3);
@@ -363,11 +369,15 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         serde_json::Value::Null
     } else {
         // Whole-process CPU minus a typical cold run (init and one invocation), per invocation;
-        // the median over several processes, as one run on a shared machine is noisy.
+        // the median over several processes, as one run on a shared machine is noisy. Each
+        // process's environment is [`WARM_PADDING_STEP`] bytes longer than the last one's, so
+        // they sample where the stack lands, which moves a warm invocation's CPU by up to a third
+        // here (bench/ANALYSIS.md, measure 3b), the same places for every command.
         let cold_cpu_us = median(&cpu_ms) * 1e3;
         let (mut cpu_us_runs, mut wall_us, mut peak_rss) = (vec![], vec![], 0f64);
-        for _ in 0..options.warm_runs {
-            let run = run_process(command, id, &events, keys.as_ref(), invocations, &log).await?;
+        for run in 0..options.warm_runs {
+            let padding = run * WARM_PADDING_STEP;
+            let run = run_process(command, id, &events, keys.as_ref(), invocations, padding, &log).await?;
             let settled = run.responses.iter().skip(WARM_SETTLE.min(invocations / 10));
             wall_us.extend(settled.clone().zip(settled.skip(1)).map(|(a, b)| (*b - *a).as_secs_f64() * 1e6));
             let counted = invocations - usize::from(cold_cpu_us > 0.0);

@@ -214,9 +214,10 @@ impl KeySource {
                 let previous_verifies = current_created
                     .and_then(|created| created.checked_add(previous_verifies_for))
                     .is_none_or(|until| SystemTime::now() < until);
-                let previous = match previous_verifies {
-                    true => secret_version(client, arn, "AWSPREVIOUS").await?.map(|(secret, _)| secret),
-                    false => None,
+                let previous = if previous_verifies {
+                    secret_version(client, arn, "AWSPREVIOUS").await?.map(|(secret, _)| secret)
+                } else {
+                    None
                 };
                 Ok(SigningKeys { current, previous, current_created })
             }

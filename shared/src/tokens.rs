@@ -261,11 +261,10 @@ impl TokenService {
 
     fn build(ring: KeyRing, settings: TokenSettings, source: Option<KeySource>) -> Self {
         install_jwt_crypto();
-        let loaded_at = Mutex::new(Instant::now());
         Self {
             ring: RwLock::new(Arc::new(ring)),
             source,
-            loaded_at,
+            loaded_at: Mutex::new(Instant::now()),
             reload_failed: AtomicBool::new(false),
             settings,
         }

@@ -92,9 +92,7 @@ impl Api {
         let body = response.json().await.unwrap_or(Value::Null);
         (status, retry_after, body)
     }
-}
 
-impl Api {
     /// Invokes the authorizer as API Gateway does, with `token` as the identity source.
     async fn authorize(&self, token: &str) -> (StatusCode, Value) {
         let mut event: Value = serde_json::from_str(include_str!("../../events/authorizer.json")).unwrap();

@@ -34,7 +34,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     let arn = client.create_secret().name(&name).secret_string(&old_key).send().await.unwrap().arn.unwrap();
     let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
 
-    let before = source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap();
+    let before = load(&source).await;
     assert!(before.previous.is_none());
     let signer = TokenService::with_keys(&before, TokenSettings::default(), None);
     let old_token = signer.issue("u1", "joe", 0, unix_now()).unwrap().token;
@@ -45,7 +45,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
         rotate(&versions, &step(name, &arn, &token)).await.unwrap();
     }
 
-    let after = source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap();
+    let after = load(&source).await;
     assert_eq!(after.previous.as_ref().map(key_id), Some(key_id(&before.current)));
     assert_ne!(key_id(&after.current), key_id(&before.current));
     let verifier = TokenService::with_keys(&after, TokenSettings::default(), Some(source));
@@ -61,6 +61,11 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     assert!(signer.verify(&new_token, unix_now()).is_err(), "past the delay, the new key signs");
     assert!(verifier.verify(&new_token, unix_now()).is_ok());
     client.delete_secret().secret_id(&arn).force_delete_without_recovery(true).send().await.unwrap();
+}
+
+/// The keys as a function with the default settings loads them.
+async fn load(source: &KeySource) -> SigningKeys {
+    source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap()
 }
 
 /// The keys as loaded once the current one is past the activation delay, when it signs.
@@ -91,21 +96,14 @@ impl Rotated {
             .arn
             .unwrap();
         let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
-        let stale = TokenService::with_keys(
-            &source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap(),
-            TokenSettings::default(),
-            Some(source.clone()),
-        );
+        let stale =
+            TokenService::with_keys(&load(&source).await, TokenSettings::default(), Some(source.clone()));
         let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
         let versions = SecretsManagerVersions(client.clone());
         for name in ["createSecret", "testSecret", "finishSecret"] {
             rotate(&versions, &step(name, &arn, &token)).await.unwrap();
         }
-        let fresh = TokenService::with_keys(
-            &activated(source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap()),
-            TokenSettings::default(),
-            None,
-        );
+        let fresh = TokenService::with_keys(&activated(load(&source).await), TokenSettings::default(), None);
         Self { client, arn, stale, fresh }
     }
 

@@ -1,6 +1,9 @@
 //! A variant of measure 3: the authorizer with mimalloc as the global allocator instead of
 //! glibc's malloc.
 
+// As in functions/authorizer: its future is deeper than rustc's default query depth.
+#![recursion_limit = "256"]
+
 #[path = "variants/authorizer.rs"]
 mod authorizer;
 

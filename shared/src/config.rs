@@ -2,6 +2,8 @@
 
 use std::{
     collections::HashSet,
+    future::Future,
+    pin::Pin,
     time::{Duration, SystemTime},
 };
 
@@ -163,65 +165,97 @@ impl SigningKeys {
     pub fn single(current: SigningSecret) -> Self {
         Self { current, previous: None, current_created: None }
     }
+
+    /// `JWT_SECRET` and optionally `JWT_PREVIOUS_SECRET` (local): fixed for the life of the
+    /// process, so they are read once.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Ok(Self {
+            current: SigningSecret::new(required_env("JWT_SECRET")?.into_bytes())?,
+            previous: optional_env("JWT_PREVIOUS_SECRET")
+                .map(|v| SigningSecret::new(v.into_bytes()))
+                .transpose()?,
+            current_created: None,
+        })
+    }
 }
 
-/// Where the signing keys come from, so they can be loaded again after a rotation.
-#[derive(Debug, Clone)]
-pub enum KeySource {
-    /// `JWT_SECRET` and optionally `JWT_PREVIOUS_SECRET` (local).
+/// Where the environment says a function's signing keys are.
+#[derive(Debug, PartialEq, Eq)]
+pub enum KeyConfig {
+    /// `JWT_SECRET_ARN`: the secret in Secrets Manager (deployed).
+    SecretsManager { arn: String },
+    /// `JWT_SECRET` (local).
     Env,
-    /// The `AWSCURRENT` and `AWSPREVIOUS` versions of the secret `JWT_SECRET_ARN` (deployed).
-    SecretsManager { client: aws_sdk_secretsmanager::Client, arn: String },
+    /// Neither: the function has no key.
+    None,
 }
 
-impl KeySource {
+impl KeyConfig {
     /// The variables that name a key, as the error for a function that needs one reports them.
     pub const VARIABLES: &str = "JWT_SECRET_ARN (deployed) or JWT_SECRET (local)";
 
-    /// The configured source; `None` if neither variable is set, an error if both are.
-    pub fn from_env(aws: &Aws) -> Result<Option<Self>, ConfigError> {
-        match (optional_env("JWT_SECRET_ARN"), optional_env("JWT_SECRET")) {
-            (Some(_), Some(_)) => Err(ConfigError::Invalid {
+    /// Read from `JWT_SECRET_ARN` and `JWT_SECRET`; both set is an error.
+    pub fn from_env() -> Result<Self, ConfigError> {
+        Self::from_vars(optional_env("JWT_SECRET_ARN"), optional_env("JWT_SECRET").is_some())
+    }
+
+    fn from_vars(arn: Option<String>, secret: bool) -> Result<Self, ConfigError> {
+        match (arn, secret) {
+            (Some(_), true) => Err(ConfigError::Invalid {
                 name: "JWT_SECRET",
                 reason: "set either JWT_SECRET or JWT_SECRET_ARN, not both".into(),
             }),
-            (Some(arn), None) => Ok(Some(Self::SecretsManager {
-                client: aws_sdk_secretsmanager::Client::new(aws.config()),
-                arn,
-            })),
-            (None, Some(_)) => Ok(Some(Self::Env)),
-            (None, None) => Ok(None),
+            (Some(arn), false) => Ok(Self::SecretsManager { arn }),
+            (None, true) => Ok(Self::Env),
+            (None, false) => Ok(Self::None),
         }
     }
+}
 
-    /// Reads the keys; each must be strong. From Secrets Manager, the previous key is read only
-    /// while it can still verify a valid token: until `previous_verifies_for` after the current
-    /// key's creation. Most cold starts come later, and make one request instead of two.
-    pub async fn load(&self, previous_verifies_for: Duration) -> Result<SigningKeys, ConfigError> {
-        match self {
-            Self::Env => Ok(SigningKeys {
-                current: SigningSecret::new(required_env("JWT_SECRET")?.into_bytes())?,
-                previous: optional_env("JWT_PREVIOUS_SECRET")
-                    .map(|v| SigningSecret::new(v.into_bytes()))
-                    .transpose()?,
-                current_created: None,
-            }),
-            Self::SecretsManager { client, arn } => {
-                let (current, current_created) =
-                    secret_version(client, arn, "AWSCURRENT").await?.ok_or_else(|| {
-                        ConfigError::SecretsManager("the secret has no AWSCURRENT value".into())
-                    })?;
-                let previous_verifies = current_created
-                    .and_then(|created| created.checked_add(previous_verifies_for))
-                    .is_none_or(|until| SystemTime::now() < until);
-                let previous = if previous_verifies {
-                    secret_version(client, arn, "AWSPREVIOUS").await?.map(|(secret, _)| secret)
-                } else {
-                    None
-                };
-                Ok(SigningKeys { current, previous, current_created })
-            }
-        }
+/// Where a function reads its signing keys again after a rotation.
+///
+/// A trait, so that the Secrets Manager client is linked only into the functions that build
+/// [`SecretsManagerKeys`]: the others start without its code (bench/ANALYSIS.md, cold start).
+pub trait KeySource: Send + Sync {
+    /// Reads the keys; each must be strong. The previous key is wanted only while it can still
+    /// verify a valid token: until `previous_verifies_for` after the current key's creation.
+    fn load(&self, previous_verifies_for: Duration) -> BoxFuture<'_, Result<SigningKeys, ConfigError>>;
+}
+
+/// A boxed future, as [`KeySource`] returns.
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// The `AWSCURRENT` and `AWSPREVIOUS` versions of the secret `JWT_SECRET_ARN` (deployed).
+#[derive(Debug, Clone)]
+pub struct SecretsManagerKeys {
+    pub client: aws_sdk_secretsmanager::Client,
+    pub arn: String,
+}
+
+impl SecretsManagerKeys {
+    /// The secret `arn`, read with a client built from `aws`.
+    pub fn new(aws: &Aws, arn: String) -> Self {
+        Self { client: aws_sdk_secretsmanager::Client::new(aws.config()), arn }
+    }
+}
+
+impl KeySource for SecretsManagerKeys {
+    /// Most cold starts come long after a rotation, and make one request instead of two.
+    fn load(&self, previous_verifies_for: Duration) -> BoxFuture<'_, Result<SigningKeys, ConfigError>> {
+        Box::pin(async move {
+            let (current, current_created) = secret_version(&self.client, &self.arn, "AWSCURRENT")
+                .await?
+                .ok_or_else(|| ConfigError::SecretsManager("the secret has no AWSCURRENT value".into()))?;
+            let previous_verifies = current_created
+                .and_then(|created| created.checked_add(previous_verifies_for))
+                .is_none_or(|until| SystemTime::now() < until);
+            let previous = if previous_verifies {
+                secret_version(&self.client, &self.arn, "AWSPREVIOUS").await?.map(|(secret, _)| secret)
+            } else {
+                None
+            };
+            Ok(SigningKeys { current, previous, current_created })
+        })
     }
 }
 
@@ -296,7 +330,7 @@ mod tests {
             .region(Region::new("us-east-1"))
             .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
             .build();
-        let source = KeySource::SecretsManager {
+        let source = SecretsManagerKeys {
             client: aws_sdk_secretsmanager::Client::from_conf(config),
             arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
         };
@@ -315,6 +349,16 @@ mod tests {
         assert_eq!(asked, ["AWSCURRENT"], "one request: no token of the previous key is valid any more");
         assert!(keys.previous.is_none());
         assert_eq!(keys.current.expose(), b"AWSCURRENT-0123456789-abcdefghijklmnopqrstuvwxyz");
+    }
+
+    #[test]
+    fn keys_come_from_secrets_manager_or_the_environment_never_both() {
+        let arn = || Some("arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".to_owned());
+        assert!(matches!(KeyConfig::from_vars(arn(), false), Ok(KeyConfig::SecretsManager { .. })));
+        assert_eq!(KeyConfig::from_vars(None, true).unwrap(), KeyConfig::Env);
+        assert_eq!(KeyConfig::from_vars(None, false).unwrap(), KeyConfig::None);
+        let both = KeyConfig::from_vars(arn(), true).unwrap_err();
+        assert!(matches!(both, ConfigError::Invalid { name: "JWT_SECRET", .. }), "{both}");
     }
 
     #[test]

@@ -149,13 +149,11 @@ impl Authenticator<UserTable> {
         Self::with_env_store(TokenService::from_env(aws).await?, aws)
     }
 
-    /// For protected handlers: without a secret (deployed behind the authorizer) there is none,
-    /// and requests without an authorizer context are refused.
-    pub async fn from_env_optional(aws: &Aws) -> Result<Option<Self>, ConfigError> {
-        match TokenService::from_env_optional(aws).await? {
-            Some(tokens) => Self::with_env_store(tokens, aws).map(Some),
-            None => Ok(None),
-        }
+    /// For the handlers behind the authorizer: none deployed, where they have no key, and
+    /// requests without an authorizer's context are refused; locally, `JWT_SECRET`
+    /// ([`TokenService::local_from_env`]).
+    pub fn local_from_env(aws: &Aws) -> Result<Option<Self>, ConfigError> {
+        TokenService::local_from_env()?.map(|tokens| Self::with_env_store(tokens, aws)).transpose()
     }
 
     /// `tokens` with the users table and account-check cache the environment names.

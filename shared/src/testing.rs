@@ -1,10 +1,10 @@
 //! A trait-based fake store for handler unit tests. Every real store operation is proven
 //! against DynamoDB Local in `tests/store.rs`.
 
-use std::sync::Mutex;
+use std::{sync::Mutex, time::Duration};
 
 use crate::{
-    config::KeySource,
+    config::{BoxFuture, ConfigError, KeySource, SigningKeys},
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::StoreError,
@@ -12,21 +12,15 @@ use crate::{
     work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
 };
 
-/// A Secrets Manager key source that cannot be reached (nothing listens on its port, and the
-/// client does not retry), for reloads that fail.
-pub fn unreachable_key_source() -> KeySource {
-    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
-    let config = aws_sdk_secretsmanager::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .endpoint_url("http://127.0.0.1:1")
-        .region(Region::new("us-east-1"))
-        .credentials_provider(Credentials::new("id", "secret", None, None, "t"))
-        .retry_config(RetryConfig::disabled())
-        .build();
-    KeySource::SecretsManager {
-        client: aws_sdk_secretsmanager::Client::from_conf(config),
-        arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
+/// A key source that cannot be reached, as Secrets Manager during an outage: every reload fails.
+pub fn unreachable_key_source() -> Box<dyn KeySource> {
+    struct Unreachable;
+    impl KeySource for Unreachable {
+        fn load(&self, _: Duration) -> BoxFuture<'_, Result<SigningKeys, ConfigError>> {
+            Box::pin(async { Err(ConfigError::SecretsManager("connection refused".into())) })
+        }
     }
+    Box::new(Unreachable)
 }
 
 /// In-memory users and work items; `down` makes every call fail as unavailable.

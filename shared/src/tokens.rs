@@ -18,7 +18,9 @@ use ring::{digest, hmac};
 use serde::{Deserialize, Serialize, de::IgnoredAny};
 
 use crate::{
-    config::{ConfigError, KeySource, SigningKeys, SigningSecret, TokenSettings},
+    config::{
+        ConfigError, KeyConfig, KeySource, SecretsManagerKeys, SigningKeys, SigningSecret, TokenSettings,
+    },
     refresh::ChildDeriver,
     store::Aws,
 };
@@ -241,7 +243,7 @@ impl KeyRing {
 pub struct TokenService {
     ring: RwLock<Arc<KeyRing>>,
     /// Where to reload keys from after a rotation; `None` for fixed keys.
-    source: Option<KeySource>,
+    source: Option<Box<dyn KeySource>>,
     loaded_at: Mutex<Instant>,
     /// Whether the last reload failed: until one succeeds, an unknown `kid` gets no verdict.
     reload_failed: AtomicBool,
@@ -255,11 +257,15 @@ impl TokenService {
     }
 
     /// A service with current and previous keys, reloadable from `source`.
-    pub fn with_keys(keys: &SigningKeys, settings: TokenSettings, source: Option<KeySource>) -> Self {
+    pub fn with_keys(
+        keys: &SigningKeys,
+        settings: TokenSettings,
+        source: Option<Box<dyn KeySource>>,
+    ) -> Self {
         Self::build(KeyRing::from_keys(keys), settings, source)
     }
 
-    fn build(ring: KeyRing, settings: TokenSettings, source: Option<KeySource>) -> Self {
+    fn build(ring: KeyRing, settings: TokenSettings, source: Option<Box<dyn KeySource>>) -> Self {
         install_jwt_crypto();
         Self {
             ring: RwLock::new(Arc::new(ring)),
@@ -270,18 +276,43 @@ impl TokenService {
         }
     }
 
-    /// The service for a function that must sign or verify: no key configured is an error.
+    /// The service for a function that signs or verifies (the authorizer, `auth`, `refresh`):
+    /// keys from Secrets Manager (`JWT_SECRET_ARN`, deployed), reloaded after a rotation, or from
+    /// `JWT_SECRET` (local). No key is an error.
     pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
-        Self::from_env_optional(aws).await?.ok_or(ConfigError::Missing(KeySource::VARIABLES))
+        let settings = TokenSettings::from_env()?;
+        match KeyConfig::from_env()? {
+            KeyConfig::SecretsManager { arn } => {
+                let source: Box<dyn KeySource> = Box::new(SecretsManagerKeys::new(aws, arn));
+                let keys = source.load(previous_key_verifies_for(&settings)).await?;
+                Ok(Self::with_keys(&keys, settings, Some(source)))
+            }
+            KeyConfig::Env => Ok(Self::with_keys(&SigningKeys::from_env()?, settings, None)),
+            KeyConfig::None => Err(ConfigError::Missing(KeyConfig::VARIABLES)),
+        }
     }
 
-    /// The service if a key is configured. Protected handlers use it only when no authorizer
-    /// ran; deployed they have no key, and such requests are refused.
-    pub async fn from_env_optional(aws: &Aws) -> Result<Option<Self>, ConfigError> {
-        let Some(source) = KeySource::from_env(aws)? else { return Ok(None) };
-        let settings = TokenSettings::from_env()?;
-        let keys = source.load(previous_key_verifies_for(&settings)).await?;
-        Ok(Some(Self::with_keys(&keys, settings, Some(source))))
+    /// The service for a handler behind the authorizer, which verifies tokens itself only where
+    /// no authorizer runs (`cargo lambda watch`), with `JWT_SECRET`. Deployed it has no key
+    /// (`None`), and requests without an authorizer's context are refused.
+    pub fn local_from_env() -> Result<Option<Self>, ConfigError> {
+        Self::local(KeyConfig::from_env()?)
+    }
+
+    /// Such a handler never reads Secrets Manager, so `JWT_SECRET_ARN` is refused rather than
+    /// ignored.
+    fn local(config: KeyConfig) -> Result<Option<Self>, ConfigError> {
+        match config {
+            KeyConfig::SecretsManager { .. } => Err(ConfigError::Invalid {
+                name: "JWT_SECRET_ARN",
+                reason: "this function runs behind the authorizer and reads no key; locally, set JWT_SECRET"
+                    .into(),
+            }),
+            KeyConfig::Env => {
+                Ok(Some(Self::with_keys(&SigningKeys::from_env()?, TokenSettings::from_env()?, None)))
+            }
+            KeyConfig::None => Ok(None),
+        }
     }
 
     /// The settings tokens are issued and checked with.
@@ -759,6 +790,14 @@ mod tests {
         );
         let token = sign_raw(&old_kid, &claims_json(NOW), old);
         assert!(undated.verify(&token, NOW).is_ok(), "no creation date (local keys): no bound");
+    }
+
+    #[test]
+    fn a_handler_behind_the_authorizer_refuses_a_secrets_manager_key_and_may_have_none() {
+        let arn = KeyConfig::SecretsManager { arn: "arn:aws:secretsmanager:us-east-1:1:secret:jwt".into() };
+        let refused = TokenService::local(arn).err().expect("JWT_SECRET_ARN must not be ignored");
+        assert!(matches!(refused, ConfigError::Invalid { name: "JWT_SECRET_ARN", .. }), "{refused}");
+        assert!(TokenService::local(KeyConfig::None).unwrap().is_none());
     }
 
     #[tokio::test]

@@ -2,7 +2,7 @@
 //! the four rotation steps, then loading `AWSCURRENT` and `AWSPREVIOUS` as verifiers do.
 
 use auth_core::{
-    config::{KeySource, SigningKeys, TokenSettings},
+    config::{KeySource, SecretsManagerKeys, SigningKeys, TokenSettings},
     refresh::RefreshToken,
     rotation::{SecretsManagerVersions, generate_key, rotate},
     store,
@@ -32,7 +32,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     let name = format!("jwt-test-{}", ulid::Ulid::new());
     let old_key = generate_key();
     let arn = client.create_secret().name(&name).secret_string(&old_key).send().await.unwrap().arn.unwrap();
-    let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
+    let source = SecretsManagerKeys { client: client.clone(), arn: arn.clone() };
 
     let before = load(&source).await;
     assert!(before.previous.is_none());
@@ -48,7 +48,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     let after = load(&source).await;
     assert_eq!(after.previous.as_ref().map(key_id), Some(key_id(&before.current)));
     assert_ne!(key_id(&after.current), key_id(&before.current));
-    let verifier = TokenService::with_keys(&after, TokenSettings::default(), Some(source));
+    let verifier = TokenService::with_keys(&after, TokenSettings::default(), Some(Box::new(source)));
     assert!(verifier.verify(&old_token, unix_now()).is_ok(), "tokens of the previous key still verify");
     // The new key was created just now: it verifies, but the old one still signs, so an instance
     // that missed the rotation (and may not reload yet) verifies what a fresh one issues.
@@ -64,7 +64,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
 }
 
 /// The keys as a function with the default settings loads them.
-async fn load(source: &KeySource) -> SigningKeys {
+async fn load(source: &SecretsManagerKeys) -> SigningKeys {
     source.load(previous_key_verifies_for(&TokenSettings::default())).await.unwrap()
 }
 
@@ -95,9 +95,12 @@ impl Rotated {
             .unwrap()
             .arn
             .unwrap();
-        let source = KeySource::SecretsManager { client: client.clone(), arn: arn.clone() };
-        let stale =
-            TokenService::with_keys(&load(&source).await, TokenSettings::default(), Some(source.clone()));
+        let source = SecretsManagerKeys { client: client.clone(), arn: arn.clone() };
+        let stale = TokenService::with_keys(
+            &load(&source).await,
+            TokenSettings::default(),
+            Some(Box::new(source.clone())),
+        );
         let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
         let versions = SecretsManagerVersions(client.clone());
         for name in ["createSecret", "testSecret", "finishSecret"] {

@@ -7,7 +7,7 @@ use lambda_http::{Error, run, service_fn};
 async fn main() -> Result<(), Error> {
     auth_core::logging::init();
     let aws = store::Aws::from_env();
-    let authenticator = Authenticator::from_env_optional(&aws).await?;
+    let authenticator = Authenticator::local_from_env(&aws)?;
     let users = store::UserTable::from_env(&aws)?;
     let sessions = store::RefreshTokenTable::from_env(&aws)?;
     run(service_fn(|request| api::logout(&users, &sessions, authenticator.as_ref(), request))).await

@@ -126,6 +126,10 @@ runtime --id echo --name "floor: bare lambda_runtime echo" --kind floor --warm "
 # What the SDK alone costs: the echo plus the one DynamoDB client every function builds.
 runtime --id echo-dynamodb --name "floor: echo + a DynamoDB client" --kind floor --floor "$bin/echo" \
   --event "$out/events.jsonl" --out "$results/runtime_echo-dynamodb.json" -- "$bin/echo-dynamodb"
+# ... and what reading the signing key from Secrets Manager adds to it, as three functions do.
+runtime --id echo-secrets-manager --name "floor: echo + a DynamoDB client + the key read" --kind floor \
+  --floor "$bin/echo" --keys-from-secrets-manager \
+  --event "$out/events.jsonl" --out "$results/runtime_echo-secrets-manager.json" -- "$bin/echo-secrets-manager"
 # Each function configured as template.yaml deploys it: auth, refresh and the authorizer read their
 # signing keys from Secrets Manager at init (the emulator stands in for it on loopback); the
 # functions behind the authorizer have no key at all.

@@ -395,6 +395,7 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         out,
         &json!({
             "id": id, "name": options.name, "kind": options.kind,
+            "keys_from_secrets_manager": options.keys_from_secrets_manager,
             "cold": {
                 "init_ms": init_ms, "first_response_ms": first_response_ms,
                 "cpu_ms": cpu_ms, "max_rss_kib": max_rss, "floor_init_ms": floor_init_ms,

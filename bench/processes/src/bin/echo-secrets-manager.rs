@@ -1,7 +1,8 @@
 //! The third floor of measure 3: the SDK floor (`echo-dynamodb`) plus what reading the signing
 //! key costs the functions that read it (`auth`, `refresh`, the authorizer), before any code of
 //! ours: a Secrets Manager client built from the same configuration and one `GetSecretValue` of
-//! the `AWSCURRENT` version of `JWT_SECRET_ARN`, at init.
+//! the `AWSCURRENT` version of `JWT_SECRET_ARN`, at init. Events as in `echo-dynamodb`; one with
+//! a `key_bytes` field gets the key's length, so the value read is used.
 
 use auth_core::{config::required_env, store};
 use lambda_runtime::{Error, LambdaEvent, run, service_fn};

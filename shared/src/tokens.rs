@@ -280,15 +280,14 @@ impl TokenService {
     /// keys from Secrets Manager (`JWT_SECRET_ARN`, deployed), reloaded after a rotation, or from
     /// `JWT_SECRET` (local). No key is an error.
     pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
-        let settings = TokenSettings::from_env()?;
         match KeyConfig::from_env()? {
             KeyConfig::SecretsManager { arn } => {
+                let settings = TokenSettings::from_env()?;
                 let source: Box<dyn KeySource> = Box::new(SecretsManagerKeys::new(aws, arn));
                 let keys = source.load(previous_key_verifies_for(&settings)).await?;
                 Ok(Self::with_keys(&keys, settings, Some(source)))
             }
-            KeyConfig::Env => Ok(Self::with_keys(&SigningKeys::from_env()?, settings, None)),
-            KeyConfig::None => Err(ConfigError::Missing(KeyConfig::VARIABLES)),
+            local => Self::local(local)?.ok_or(ConfigError::Missing(KeyConfig::VARIABLES)),
         }
     }
 
@@ -299,8 +298,8 @@ impl TokenService {
         Self::local(KeyConfig::from_env()?)
     }
 
-    /// Such a handler never reads Secrets Manager, so `JWT_SECRET_ARN` is refused rather than
-    /// ignored.
+    /// Fixed keys from `JWT_SECRET`, if that is the configuration. Such a handler never reads
+    /// Secrets Manager, so `JWT_SECRET_ARN` is refused rather than ignored.
     fn local(config: KeyConfig) -> Result<Option<Self>, ConfigError> {
         match config {
             KeyConfig::SecretsManager { .. } => Err(ConfigError::Invalid {

@@ -1,8 +1,13 @@
 //! Measure 3: a process under a minimal Lambda Runtime API emulator. Cold runs start a fresh
-//! process per sample and time exec → first `/next` (init) and exec → first response; a warm run
+//! process per sample: init (exec → first `/next`) is timed in processes stopped there, and the
+//! first response (exec → first response) in as many more that each serve one event; a warm run
 //! sends thousands of invocations to one process. CPU time and peak RSS come from `wait4`.
-//! With `--floor`, the cold starts alternate in blocks of [`COLD_BLOCK`], the floor's then the
-//! command's, so the two are compared over the same minutes of a shared machine whose speed
+//! Init is timed apart because a start that follows one whose event reached DynamoDB Local
+//! runs slower, whatever the binary: the database's JVM shares this machine's cores, while on
+//! Lambda it is another service (bench/ANALYSIS.md, measure 3). Those slower inits are kept as
+//! `serving_init_ms`.
+//! With `--floor`, the init-only starts alternate in blocks of [`COLD_BLOCK`], the floor's then
+//! the command's, so the two are compared over the same minutes of a shared machine whose speed
 //! drifts. Blocks, not single runs: a process started right after a different binary runs
 //! slower (measured: the echo floor 11 % slower after each authorizer run), which would
 //! flatter the bigger binary.
@@ -129,7 +134,8 @@ impl Emulator {
         Ok(Response::builder().status(StatusCode::ACCEPTED).body(Full::from(r#"{"status":"OK"}"#)).unwrap())
     }
 
-    /// The next event; once all are handed out, a `/next` that never answers, as in a frozen sandbox.
+    /// The next event; once all are handed out (none, for a start timed to its first `/next`),
+    /// the run is over and the `/next` never answers, as in a frozen sandbox.
     async fn next(&self) -> Response<Full<Bytes>> {
         let served = {
             let mut state = self.state.lock().unwrap();
@@ -138,6 +144,7 @@ impl Emulator {
             state.served
         };
         if served > self.invocations {
+            self.done.notify_one();
             std::future::pending::<()>().await;
         }
         let deadline = SystemTime::now().duration_since(UNIX_EPOCH).unwrap() + Duration::from_secs(30);
@@ -155,8 +162,9 @@ impl Emulator {
     }
 }
 
-/// Starts `command` against a fresh emulator, feeds it `invocations` events and kills it.
-/// `padding` bytes more of environment move where the process's stack starts.
+/// Starts `command` against a fresh emulator, feeds it `invocations` events (0: stops it at its
+/// first `/next`) and kills it. `padding` bytes more of environment move where the process's
+/// stack starts.
 async fn run_process(
     command: &[String],
     function: &str,
@@ -241,7 +249,7 @@ async fn run_process(
     if let Some(failure) = state.failure {
         return Err(format!("{function} reported an error: {failure} (log: {})", log.display()).into());
     }
-    if state.responses.len() < invocations {
+    if state.first_next.is_none() || state.responses.len() < invocations {
         return Err(format!(
             "{function}: {} of {invocations} responses before it {} (log: {})",
             state.responses.len(),
@@ -307,7 +315,7 @@ pub struct Options {
     /// One event as JSON, or one per line in a `.jsonl` file, sent in turn.
     #[arg(long)]
     event: PathBuf,
-    /// Fresh processes, each timed to its first `/next` and its first response.
+    /// Fresh processes timed to their first `/next`, and as many more to their first response.
     #[arg(long, default_value_t = 30)]
     cold: usize,
     /// Invocations in one warm process; 0 for none.
@@ -316,7 +324,7 @@ pub struct Options {
     /// Warm processes, of which the median counts.
     #[arg(long, default_value_t = 3)]
     warm_runs: usize,
-    /// A floor binary whose cold starts alternate with the command's.
+    /// A floor binary whose starts alternate with the command's, timed to the first `/next`.
     #[arg(long)]
     floor: Option<String>,
     /// Give the command `JWT_SECRET_ARN`, as deployed, and answer its `GetSecretValue` calls with
@@ -346,19 +354,23 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         options.keys_from_secrets_manager.then(SigningKeyVersions::from_env).transpose()?.map(Arc::new);
 
     let floor = options.floor.as_ref();
-    let (mut init_ms, mut first_response_ms, mut cpu_ms, mut max_rss) = (vec![], vec![], vec![], vec![]);
-    let mut floor_init_ms = vec![];
-    let mut first_response = String::new();
+    let (mut init_ms, mut floor_init_ms) = (vec![], vec![]);
     for i in 0..options.cold {
         if let Some(floor) = floor.filter(|_| i % COLD_BLOCK == 0) {
             for _ in 0..COLD_BLOCK {
                 let run =
-                    run_process(std::slice::from_ref(floor), "floor", &events, None, 1, 0, &log).await?;
+                    run_process(std::slice::from_ref(floor), "floor", &events, None, 0, 0, &log).await?;
                 floor_init_ms.push(millis(run.init));
             }
         }
+        init_ms.push(millis(run_process(command, id, &events, keys.as_ref(), 0, 0, &log).await?.init));
+    }
+    let (mut serving_init_ms, mut first_response_ms, mut cpu_ms, mut max_rss) =
+        (vec![], vec![], vec![], vec![]);
+    let mut first_response = String::new();
+    for _ in 0..options.cold {
         let run = run_process(command, id, &events, keys.as_ref(), 1, 0, &log).await?;
-        init_ms.push(millis(run.init));
+        serving_init_ms.push(millis(run.init));
         first_response_ms.push(millis(run.responses[0]));
         cpu_ms.push(run.cpu_us / 1e3);
         max_rss.push(run.max_rss_kib);
@@ -397,8 +409,8 @@ pub async fn run(options: &Options) -> Result<(), Error> {
             "id": id, "name": options.name, "kind": options.kind,
             "keys_from_secrets_manager": options.keys_from_secrets_manager,
             "cold": {
-                "init_ms": init_ms, "first_response_ms": first_response_ms,
-                "cpu_ms": cpu_ms, "max_rss_kib": max_rss, "floor_init_ms": floor_init_ms,
+                "init_ms": init_ms, "floor_init_ms": floor_init_ms, "serving_init_ms": serving_init_ms,
+                "first_response_ms": first_response_ms, "cpu_ms": cpu_ms, "max_rss_kib": max_rss,
             },
             "warm": warm, "first_response": first_response,
         }),

@@ -249,11 +249,14 @@ async fn run_process(
     if let Some(failure) = state.failure {
         return Err(format!("{function} reported an error: {failure} (log: {})", log.display()).into());
     }
-    if state.first_next.is_none() || state.responses.len() < invocations {
+    let ended = if early_exit.is_some() { "exited" } else { "timed out" };
+    if state.first_next.is_none() {
+        return Err(format!("{function} {ended} before its first /next (log: {})", log.display()).into());
+    }
+    if state.responses.len() < invocations {
         return Err(format!(
-            "{function}: {} of {invocations} responses before it {} (log: {})",
+            "{function}: {} of {invocations} responses before it {ended} (log: {})",
             state.responses.len(),
-            if early_exit.is_some() { "exited" } else { "timed out" },
             log.display()
         )
         .into());

@@ -92,6 +92,9 @@ BENCH_MODE=smoke "$ROOT/scripts/bench.sh"
 # the committed corpus in fuzz/corpus is only read.
 if [ "$fuzz_seconds" -gt 0 ]; then
   log "cargo fuzz: $fuzz_seconds s per target"
+  # cargo fuzz would rewrite a stale lock file silently, testing what is not committed.
+  (cd fuzz && cargo metadata --locked --format-version 1 >/dev/null) \
+    || die "fuzz/Cargo.lock is out of date: run 'cargo update --workspace' in fuzz/ and commit it"
   for target in token_verify request_bodies; do
     scratch="$(mktemp -d)"
     if ! (cd fuzz && cargo +nightly fuzz run "$target" "$scratch" "corpus/$target" -- \

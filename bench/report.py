@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Turn the benchmark result JSON files into bench Markdown and a headline-ratio SVG chart.
 
-Usage: python3 bench/report.py RESULTS_DIR --out OUT_MD --chart OUT_SVG [--criterion DIR]
+Usage: python3 bench/report.py RESULTS_DIR --out OUT_MD --chart OUT_SVG
 
 Standard library only. Any input file may be missing: its section then says so.
 The output depends only on the input files and template.yaml's MemorySize (no clock, no randomness).
@@ -122,10 +122,11 @@ def load_all(results, pattern, first=()):
     return sorted(docs, key=lambda d: (rank.get(d["id"], len(rank)), d["id"]))
 
 
-def criterion_ns(path):
-    """Per-sample ns per iteration from a criterion sample.json, or None."""
-    doc = load_json(path)
-    return None if doc is None else [t / i for t, i in zip(doc["times"], doc["iters"])]
+def criterion_ns(results, bench):
+    """Per-sample ns per iteration, pooled over the copies of criterion's sample.json that each
+    process left in the results (`token_verify-BENCH-N.json`), or None if there are none."""
+    docs = [load_json(path) for path in sorted(Path(results).glob(f"token_verify-{bench}-*.json"))]
+    return [t / i for doc in docs for t, i in zip(doc["times"], doc["iters"])] or None
 
 
 def template_memory_mb():
@@ -140,14 +141,15 @@ def template_memory_mb():
 
 # ---------------------------------------------------------------- sections
 
-def section_token_verify(criterion, f):
+def section_token_verify(results, f):
     """Measure 1: full token check against the raw HMAC floor."""
     lines = ["## 1. Token verify", "",
              "Criterion, one realistic access token: the full check (decode, signature, every claim rule) "
              "against HMAC-SHA256 over the same signing input (ring), the floor. "
-             "One sample = criterion's time for a batch ÷ its iterations.", ""]
-    ours = criterion_ns(criterion / "token_verify/ours/new/sample.json")
-    floor = criterion_ns(criterion / "token_verify/raw_hmac_sha256/new/sample.json")
+             "One sample = criterion's time for a batch ÷ its iterations; the samples of several "
+             "processes are pooled, as one process's time can differ from the next's.", ""]
+    ours = criterion_ns(results, "ours")
+    floor = criterion_ns(results, "raw_hmac_sha256")
     r = ratio(median(ours), median(floor))
     f.target("1. Token verify vs raw HMAC floor", "≤ 5×", r, lambda v: v <= 5)
     f.bars.append((4, "ours token verify ÷ raw HMAC", r, FLOOR_GROUP))
@@ -496,12 +498,10 @@ def main():
     parser.add_argument("results_dir", type=Path)
     parser.add_argument("--out", type=Path, required=True, help="Markdown file to write")
     parser.add_argument("--chart", type=Path, required=True, help="SVG file to write")
-    parser.add_argument("--criterion", type=Path,
-                        help="criterion output directory (default: RESULTS_DIR/criterion)")
     args = parser.parse_args()
     results = args.results_dir
     findings = Findings()
-    sections = [section_token_verify(args.criterion or results / "criterion", findings),
+    sections = [section_token_verify(results, findings),
                 section_inprocess(results, findings),
                 section_runtime(results, findings),
                 section_sizes(results, findings),

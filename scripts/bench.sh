@@ -38,7 +38,7 @@ for f in "${functions[@]}"; do measured+=(-p "$f"); done
 if [ "$mode" = full ]; then
   log "release build of the functions, the floors and variants, then the harness"
   cargo build --release --locked "${measured[@]}"
-  cargo build --release --locked -p bench -p bench-hash
+  cargo build --release --locked -p bench -p bench-hash -p auth-core
   bin="$ROOT/target/release"
 else
   cargo build --locked "${measured[@]}"

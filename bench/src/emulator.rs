@@ -11,9 +11,10 @@
 //! drifts. Blocks, not single runs: a process started right after a different binary runs
 //! slower (measured: the echo floor 11 % slower after each authorizer run), which would
 //! flatter the bigger binary.
-//! With `--keys-from-secrets-manager` the emulator also stands in for Secrets Manager, so a
-//! function reads its signing keys at init as deployed (`JWT_SECRET_ARN`): the SDK client, the
-//! signed requests and their parsing are measured, the network round trips are not.
+//! The emulator also stands in for Secrets Manager (`AWS_ENDPOINT_URL_SECRETS_MANAGER`). With
+//! `--keys-from-secrets-manager` it serves the signing key, so a function reads it at init as
+//! deployed (`JWT_SECRET_ARN`): the SDK client, the signed request and its parsing are measured,
+//! the network round trips are not. Every other call it refuses with `ResourceNotFoundException`.
 
 use std::{
     path::{Path, PathBuf},
@@ -88,6 +89,18 @@ impl SigningKeyVersions {
     }
 }
 
+/// The stand-in's answer to a Secrets Manager call it does not serve: an error the SDK does not
+/// retry, so `rotate-key`'s first answer comes after one request instead of three with backoff.
+fn no_such_secret() -> Response<Full<Bytes>> {
+    Response::builder()
+        .status(StatusCode::BAD_REQUEST)
+        .header("content-type", "application/x-amz-json-1.1")
+        .body(Full::from(
+            r#"{"__type":"ResourceNotFoundException","Message":"the bench serves no such secret"}"#,
+        ))
+        .unwrap()
+}
+
 /// The emulator's side of one process: the events to hand out and what came back.
 struct Emulator {
     events: Arc<Vec<Bytes>>,
@@ -113,15 +126,18 @@ impl Emulator {
         if request.method() == Method::GET && path.ends_with("/invocation/next") {
             return Ok(self.next().await);
         }
-        let secrets_manager = request.headers().get("x-amz-target").is_some_and(|t| t == GET_SECRET_VALUE);
+        let target = request.headers().get("x-amz-target").and_then(|t| t.to_str().ok()).map(str::to_owned);
         let body = request.into_body().collect().await?.to_bytes();
-        if let Some(keys) = self.keys.as_ref().filter(|_| secrets_manager) {
-            return Ok(keys.answer(&body));
+        if let Some(target) = target.filter(|t| t.starts_with("secretsmanager.")) {
+            return Ok(match self.keys.as_ref().filter(|_| target == GET_SECRET_VALUE) {
+                Some(keys) => keys.answer(&body),
+                None => no_such_secret(),
+            });
         }
         let at = self.started.elapsed();
         let mut state = self.state.lock().unwrap();
         if path.ends_with("/response") || path.ends_with("/error") && path.contains("/invocation/") {
-            // A function error is an answer too (rotate-key has no Secrets Manager here).
+            // A function error is an answer too (rotate-key's, refused by the stand-in).
             state.first_response.get_or_insert(body);
             state.responses.push(at);
             if state.responses.len() == self.invocations {
@@ -200,11 +216,9 @@ async fn run_process(
         }
     });
     let mut child = std::process::Command::new(&command[0]);
+    child.env("AWS_ENDPOINT_URL_SECRETS_MANAGER", format!("http://{address}"));
     if keys.is_some() {
-        child
-            .env_remove("JWT_SECRET")
-            .env("JWT_SECRET_ARN", SECRET_ARN)
-            .env("AWS_ENDPOINT_URL_SECRETS_MANAGER", format!("http://{address}"));
+        child.env_remove("JWT_SECRET").env("JWT_SECRET_ARN", SECRET_ARN);
     }
     let child = child
         .args(&command[1..])

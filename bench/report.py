@@ -196,7 +196,8 @@ def section_runtime(results, f):
     """Measure 3: whole processes under the Runtime API emulator, cold and warm."""
     lines = ["## 3. Whole process under a Runtime API emulator", "",
              "Each binary or script runs as Lambda would start it, against a local Runtime API emulator. "
-             "Cold: init = exec → first `/next`, in fresh processes stopped there; first response = "
+             "Cold: init = exec → first `/next`, in fresh processes stopped there (*starts*: how "
+             "many); first response = "
              "exec → first response posted, in as many more fresh processes that each serve one event, "
              "with their CPU and peak RSS. The two are timed apart because a start that follows one "
              "whose event reached DynamoDB Local runs slower, the floors' too: the database's JVM shares "
@@ -264,7 +265,7 @@ def section_runtime(results, f):
         sdk = "echo-secrets-manager" if d.get("keys_from_secrets_manager") else "echo-dynamodb"
         return fmt_ratio(ratio(init_r[d["id"]], init_r.get(sdk))) if shown else ""
 
-    cold = [[d["name"], d["kind"], fmt(init[d["id"]]), fmt(p90(d["cold"]["init_ms"])),
+    cold = [[d["name"], d["kind"], str(len(d["cold"]["init_ms"])), fmt(init[d["id"]]), fmt(p90(d["cold"]["init_ms"])),
              fmt(median(d["cold"].get("serving_init_ms"))),
              fmt(median(d["cold"]["first_response_ms"])), fmt(p90(d["cold"]["first_response_ms"])),
              fmt(median(d["cold"]["cpu_ms"])), fmt(ratio(median(d["cold"]["max_rss_kib"]), 1024), 1),
@@ -275,7 +276,7 @@ def section_runtime(results, f):
              fmt_ratio(ratio(warm_cpu[d["id"]], warm_cpu.get("echo"))), vs_ours(warm_cpu, d)]
             for d in docs if d["warm"]]
     return (lines + ["### Cold start", ""]
-            + table(["Process", "kind", "init ms median", "p90", "init ms after a served start",
+            + table(["Process", "kind", "starts", "init ms median", "p90", "init ms after a served start",
                      "first response ms median", "p90",
                      "cold CPU ms", "peak RSS MiB", "floor init ms", "init ÷ floor", "÷ SDK floor",
                      "init ÷ ours"], cold, left=2)

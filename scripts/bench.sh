@@ -139,6 +139,10 @@ runtime --id echo-dynamodb --name "floor: echo + a DynamoDB client" --kind floor
 runtime --id echo-secrets-manager --name "floor: echo + a DynamoDB client + the key read" --kind floor \
   --floor "$bin/echo" --keys-from-secrets-manager \
   --event "$out/events.jsonl" --out "$results/runtime_echo-secrets-manager.json" -- "$bin/echo-secrets-manager"
+# ... and the cheapest key read at init there is: one GetItem through the DynamoDB client.
+runtime --id echo-dynamodb-key --name "floor: echo + a DynamoDB client + a key read through it" --kind floor \
+  --floor "$bin/echo" --key-from-dynamodb \
+  --event "$out/events.jsonl" --out "$results/runtime_echo-dynamodb-key.json" -- "$bin/echo-dynamodb-key"
 # Each function configured as template.yaml deploys it: auth, refresh and the authorizer read their
 # signing key from Secrets Manager at init (the emulator stands in for it on loopback); the
 # functions behind the authorizer have no key at all. rotate-key's first answer is an error: the

@@ -15,6 +15,8 @@
 //! `--keys-from-secrets-manager` it serves the signing key, so a function reads it at init as
 //! deployed (`JWT_SECRET_ARN`): the SDK client, the signed request and its parsing are measured,
 //! the network round trips are not. Every other call it refuses with `ResourceNotFoundException`.
+//! With `--key-from-dynamodb` it stands in for DynamoDB too and serves the key as the item of
+//! any `GetItem`: the fourth floor, a key read through the client every function has.
 
 use std::{
     path::{Path, PathBuf},
@@ -34,6 +36,7 @@ use tokio::{net::TcpListener, sync::Notify};
 use crate::{Error, rusage_cpu_micros, write_json};
 
 const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
+const GET_ITEM: &str = "DynamoDB_20120810.GetItem";
 
 /// Cold starts in a row of one binary, when alternating with the floor.
 const COLD_BLOCK: usize = 10;
@@ -55,21 +58,40 @@ struct ProcessRun {
 /// The ARN the processes are given in `JWT_SECRET_ARN`.
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-signing-key-AbCdEf";
 
-/// The two versions of the signing key the Secrets Manager stand-in serves, as after a rotation.
+/// The service the emulator serves the signing key from, standing in for it.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum KeyService {
+    /// `GetSecretValue` of `JWT_SECRET_ARN`, as deployed.
+    SecretsManager,
+    /// `GetItem`, as a key kept in a DynamoDB table would be read.
+    DynamoDb,
+}
+
+/// The two versions of the signing key the stand-in serves, as after a rotation.
 struct SigningKeyVersions {
+    service: KeyService,
     current: String,
     previous: String,
 }
 
 impl SigningKeyVersions {
     /// `$JWT_SECRET` (which signed the events) as current, and a previous key.
-    fn from_env() -> Result<Self, Error> {
+    fn from_env(service: KeyService) -> Result<Self, Error> {
         let current = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET is unset")?;
-        Ok(Self { previous: format!("{current}.previous"), current })
+        Ok(Self { service, previous: format!("{current}.previous"), current })
+    }
+
+    /// A `GetItem` answer: the current key as an item.
+    fn item(&self) -> Response<Full<Bytes>> {
+        let body = json!({"Item": {"pk": {"S": "current"}, "key": {"S": self.current}}});
+        Response::builder()
+            .header("content-type", "application/x-amz-json-1.0")
+            .body(Full::from(body.to_string()))
+            .unwrap()
     }
 
     /// A `GetSecretValue` answer for the stage the request names.
-    fn answer(&self, request: &[u8]) -> Response<Full<Bytes>> {
+    fn secret_value(&self, request: &[u8]) -> Response<Full<Bytes>> {
         let stage = serde_json::from_slice::<serde_json::Value>(request)
             .ok()
             .and_then(|r| r["VersionStage"].as_str().map(str::to_owned))
@@ -89,15 +111,13 @@ impl SigningKeyVersions {
     }
 }
 
-/// The stand-in's answer to a Secrets Manager call it does not serve: an error the SDK does not
-/// retry, so `rotate-key`'s first answer comes after one request instead of three with backoff.
-fn no_such_secret() -> Response<Full<Bytes>> {
+/// The stand-in's answer to an AWS call it does not serve: an error the SDK does not retry, so
+/// `rotate-key`'s first answer comes after one request instead of three with backoff.
+fn not_served() -> Response<Full<Bytes>> {
     Response::builder()
         .status(StatusCode::BAD_REQUEST)
         .header("content-type", "application/x-amz-json-1.1")
-        .body(Full::from(
-            r#"{"__type":"ResourceNotFoundException","Message":"the bench serves no such secret"}"#,
-        ))
+        .body(Full::from(r#"{"__type":"ResourceNotFoundException","Message":"not served by the bench"}"#))
         .unwrap()
 }
 
@@ -128,11 +148,8 @@ impl Emulator {
         }
         let target = request.headers().get("x-amz-target").and_then(|t| t.to_str().ok()).map(str::to_owned);
         let body = request.into_body().collect().await?.to_bytes();
-        if let Some(target) = target.filter(|t| t.starts_with("secretsmanager.")) {
-            return Ok(match self.keys.as_ref().filter(|_| target == GET_SECRET_VALUE) {
-                Some(keys) => keys.answer(&body),
-                None => no_such_secret(),
-            });
+        if let Some(answer) = target.and_then(|target| self.stand_in(&target, &body)) {
+            return Ok(answer);
         }
         let at = self.started.elapsed();
         let mut state = self.state.lock().unwrap();
@@ -148,6 +165,25 @@ impl Emulator {
             self.done.notify_one();
         }
         Ok(Response::builder().status(StatusCode::ACCEPTED).body(Full::from(r#"{"status":"OK"}"#)).unwrap())
+    }
+
+    /// The answer to an AWS call (named by its `x-amz-target`) the emulator stands in for, if
+    /// it is one. DynamoDB's reach it only with `--key-from-dynamodb`.
+    fn stand_in(&self, target: &str, body: &[u8]) -> Option<Response<Full<Bytes>>> {
+        let keys = self.keys.as_deref();
+        let serves = |service, call| keys.filter(|k| k.service == service && target == call);
+        if target.starts_with("secretsmanager.") {
+            return Some(
+                serves(KeyService::SecretsManager, GET_SECRET_VALUE)
+                    .map_or_else(not_served, |k| k.secret_value(body)),
+            );
+        }
+        if target.starts_with("DynamoDB_20120810.") {
+            return Some(
+                serves(KeyService::DynamoDb, GET_ITEM).map_or_else(not_served, SigningKeyVersions::item),
+            );
+        }
+        None
     }
 
     /// The next event; once all are handed out (none, for a start timed to its first `/next`),
@@ -217,8 +253,12 @@ async fn run_process(
     });
     let mut child = std::process::Command::new(&command[0]);
     child.env("AWS_ENDPOINT_URL_SECRETS_MANAGER", format!("http://{address}"));
-    if keys.is_some() {
-        child.env_remove("JWT_SECRET").env("JWT_SECRET_ARN", SECRET_ARN);
+    if let Some(keys) = keys {
+        child.env_remove("JWT_SECRET");
+        match keys.service {
+            KeyService::SecretsManager => child.env("JWT_SECRET_ARN", SECRET_ARN),
+            KeyService::DynamoDb => child.env("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{address}")),
+        };
     }
     let child = child
         .args(&command[1..])
@@ -346,8 +386,11 @@ pub struct Options {
     floor: Option<String>,
     /// Give the command `JWT_SECRET_ARN`, as deployed, and answer its `GetSecretValue` calls with
     /// `$JWT_SECRET` (current) and a previous key.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "key_from_dynamodb")]
     keys_from_secrets_manager: bool,
+    /// Stand in for DynamoDB too, and answer the command's `GetItem` with `$JWT_SECRET` as an item.
+    #[arg(long)]
+    key_from_dynamodb: bool,
     /// Where the results go as JSON; the processes' output goes beside it, as `.log`.
     #[arg(long)]
     out: PathBuf,
@@ -367,8 +410,9 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         vec![Bytes::from(serde_json::from_str::<serde_json::Value>(&text)?.to_string())]
     };
     let events = Arc::new(events);
-    let keys =
-        options.keys_from_secrets_manager.then(SigningKeyVersions::from_env).transpose()?.map(Arc::new);
+    let service = options.keys_from_secrets_manager.then_some(KeyService::SecretsManager);
+    let service = service.or(options.key_from_dynamodb.then_some(KeyService::DynamoDb));
+    let keys = service.map(SigningKeyVersions::from_env).transpose()?.map(Arc::new);
 
     let floor = options.floor.as_ref();
     let (mut init_ms, mut floor_init_ms) = (vec![], vec![]);

@@ -268,7 +268,8 @@ def section_runtime(results, f):
         sdk = "echo-secrets-manager" if d.get("keys_from_secrets_manager") else "echo-dynamodb"
         return fmt_ratio(ratio(init_r[d["id"]], init_r.get(sdk))) if shown else ""
 
-    cold = [[d["name"], d["kind"], str(len(d["cold"]["init_ms"])), fmt(init[d["id"]]), fmt(p90(d["cold"]["init_ms"])),
+    cold = [[d["name"], d["kind"], str(len(d["cold"]["init_ms"])),
+             fmt(init[d["id"]]), fmt(p90(d["cold"]["init_ms"])),
              fmt(median(d["cold"].get("serving_init_ms"))),
              fmt(median(d["cold"]["first_response_ms"])), fmt(p90(d["cold"]["first_response_ms"])),
              fmt(median(d["cold"]["cpu_ms"])), fmt(ratio(median(d["cold"]["max_rss_kib"]), 1024), 1),

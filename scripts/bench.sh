@@ -126,9 +126,9 @@ inprocess node-fast-jwt env NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/nod
 log "3. whole processes under the Runtime API emulator: $cold cold starts each ($cold_peers for the peers)," \
   "$warm warm invocations"
 "$bin/bench" seed-users
-# 300 cold starts, not the 30: a function's init is within 0.1x of the floor's ratio line,
-# and blocks of ten range over 1.1-2.0x on this machine (ANALYSIS.md, measure 3). The peers, 50 to
-# 100 times slower to start, need no such precision.
+# Hundreds of cold starts, not the 30: the functions that read no key start within 0.1x of
+# measure 3a's line, and blocks of ten ranged over 1.1-2.0x of the floor here (ANALYSIS.md,
+# measure 3). The peers, 50 to 100 times slower to start, need no such precision.
 runtime() { "$bin/bench" runtime --cold "$cold" --warm-runs "$warm_runs" "$@"; }
 runtime --id echo --name "floor: bare lambda_runtime echo" --kind floor --warm "$warm" \
   --event "$out/events.jsonl" --out "$results/runtime_echo.json" -- "$bin/echo"

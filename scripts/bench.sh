@@ -47,26 +47,7 @@ else
 fi
 
 log "machine"
-"$BENCH_PYTHON" - "$results/machine.json" "$mode" "$([ "$mode" = full ] && echo release || echo dev)" <<'PY'
-import json, os, platform, subprocess, sys
-def run(*cmd):
-    try:
-        return subprocess.run(cmd, capture_output=True, text=True).stdout.strip()
-    except OSError:
-        return "unknown"
-cpu = platform.processor() or platform.machine()
-if os.path.exists("/proc/cpuinfo"):
-    names = [l.split(":", 1)[1].strip() for l in open("/proc/cpuinfo") if l.startswith("model name")]
-    cpu = names[0] if names else cpu
-elif platform.system() == "Darwin":
-    cpu = run("sysctl", "-n", "machdep.cpu.brand_string")
-memory = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES") / 2**30
-json.dump({"cpu": cpu, "cores": os.cpu_count(), "memory_gib": round(memory, 1),
-           "os": platform.platform(terse=True), "kernel": platform.release(),
-           "rustc": run("rustc", "--version"), "python": platform.python_version(),
-           "node": run("node", "--version"), "date": run("date", "-u", "+%Y-%m-%d"),
-           "mode": sys.argv[2], "profile": sys.argv[3]}, open(sys.argv[1], "w"), indent=1)
-PY
+"$BENCH_PYTHON" bench/machine.py "$results/machine.json" "$mode" "$([ "$mode" = full ] && echo release || echo dev)"
 
 log "1. token verify: criterion, ours against raw HMAC-SHA256, in $processes processes"
 # Several processes, their samples pooled, as for measure 2: one process ran our check 1.46x slower
@@ -105,14 +86,7 @@ inprocess() {
     "$@" "$part" --rounds "$rounds"
     parts+=("$part")
   done
-  "$BENCH_PYTHON" - "$results/authorizer_inprocess_$id.json" "${parts[@]}" <<'PY'
-import json, sys
-runs = [json.load(open(path)) for path in sys.argv[2:]]
-pooled = dict(runs[0], processes=len(runs))
-for key in ("rounds_cpu_us", "wall_us"):
-    pooled[key] = [x for run in runs for x in run[key]]
-json.dump(pooled, open(sys.argv[1], "w"))
-PY
+  "$BENCH_PYTHON" bench/pool.py "$results/authorizer_inprocess_$id.json" "${parts[@]}"
 }
 inprocess rust "$bin/bench" authorizer "$out/events.jsonl"
 inprocess pyjwt "$BENCH_PYTHON" bench/peers/python/inprocess.py "$out/events.jsonl"
@@ -190,50 +164,15 @@ NODE_PATH="$BENCH_NODE_MODULES" cold="$cold_peers" runtime --id node-authorizer 
   -- node bench/peers/node/runtime.js "$ROOT/bench/peers/node/authorizer_jsonwebtoken.js"
 
 log "issue 3: a 1 MiB signup (413) against a signup that hashes (409), $slow each"
-"$BENCH_PYTHON" - "$out" <<'PY'
-import json, sys
-event = json.load(open("events/signup.json"))
-json.dump(event, open(f"{sys.argv[1]}/signup-hashing.json", "w"))
-event["body"] = " " * (1024 * 1024)
-json.dump(event, open(f"{sys.argv[1]}/signup-oversized.json", "w"))
-PY
+"$BENCH_PYTHON" bench/signup_events.py "$out"
 for case in hashing oversized; do
   "$bin/bench" runtime --cold 0 --warm "$slow" --warm-runs 1 --id "signup-$case" --name "signup ($case)" --kind function \
     --event "$out/signup-$case.json" --out "$out/signup-$case.json.result" -- "$bin/signup"
 done
-"$BENCH_PYTHON" - "$out" "$results/http_413.json" <<'PY'
-import json, sys
-wall = lambda case: [us / 1000 for us in json.load(open(f"{sys.argv[1]}/signup-{case}.json.result"))["warm"]["wall_us"]]
-json.dump({"oversized_ms": wall("oversized"), "hashing_login_ms": wall("hashing")}, open(sys.argv[2], "w"))
-PY
+"$BENCH_PYTHON" bench/oversized.py "$out" "$results/http_413.json"
 
 log "4. sizes: exactly one TLS stack, and the zips sam build makes"
-"$BENCH_PYTHON" - "$results/sizes.json" "$mode" "${functions[@]}" <<'PY'
-import json, os, subprocess, sys, tomllib, zipfile
-out, mode, functions = sys.argv[1], sys.argv[2], sys.argv[3:]
-tree = subprocess.run(["cargo", "tree", "--locked", "-e", "normal", "--prefix", "none", "--format", "{p}"]
-                      + [a for f in functions for a in ("-p", f)], capture_output=True, text=True, check=True)
-crates = {line.split()[0] for line in tree.stdout.splitlines() if line.strip()}
-tls = sorted(c for c in crates if c in ("rustls", "openssl", "native-tls", "boring"))
-crypto = sorted(c for c in crates if c in ("aws-lc-rs", "ring", "openssl-sys", "aws-lc-sys", "aws-lc-fips-sys"))
-rows = []
-if mode == "full":
-    for arch in ("arm64", "x86_64"):
-        flag = "--arm64" if arch == "arm64" else "--x86-64"
-        print(f"cargo lambda build --release {flag}", file=sys.stderr, flush=True)
-        subprocess.run(["cargo", "lambda", "build", "--release", "--locked", flag, "--output-format", "zip"]
-                       + [a for f in functions for a in ("-p", f)], check=True)
-        for f in functions:
-            path = f"target/lambda/{f}/bootstrap.zip"
-            with zipfile.ZipFile(path) as z:
-                binary = sum(i.file_size for i in z.infolist())
-            rows.append({"function": f, "arch": arch, "zip_bytes": os.path.getsize(path), "binary_bytes": binary})
-profile = tomllib.load(open("Cargo.toml", "rb"))["profile"]["release"]
-for package, settings in profile.pop("package", {}).items():
-    profile[f"package {package}"] = ", ".join(f"{k} = {v}" for k, v in settings.items())
-json.dump({"functions": rows, "tls": {"stacks": tls, "crypto": crypto}, "profile": profile},
-          open(out, "w"), indent=1)
-PY
+"$BENCH_PYTHON" bench/sizes.py "$results/sizes.json" "$mode" "${functions[@]}"
 
 log "5. argon2id at the production parameters: ours and argon2-cffi, then ours under Lambda-like CPU quotas"
 "$bin/bench-hash" "$results/argon2_ours.json" --iterations "$argon"
@@ -267,17 +206,7 @@ for memory_share in 128:72 512:290 1024:580 1769:1000; do
   scaled+=("$memory:$share")
 done
 if [ "${#scaled[@]}" -gt 0 ]; then
-  "$BENCH_PYTHON" - "$out" "$results/argon2_scaled.json" "${scaled[@]}" <<'PY'
-import json, sys
-out, target, runs = sys.argv[1], sys.argv[2], sys.argv[3:]
-shares = []
-for run in runs:
-    memory, share = (int(x) for x in run.split(":"))
-    measured = json.load(open(f"{out}/argon2-{memory}.json"))
-    shares.append({"memory_mb": memory, "share": share / 1000, "hash_ms": measured["hash_ms"],
-                   "verify_ms": measured["verify_ms"]})
-json.dump({"shares": shares}, open(target, "w"), indent=1)
-PY
+  "$BENCH_PYTHON" bench/argon2_scaled.py "$out" "$results/argon2_scaled.json" "${scaled[@]}"
 fi
 
 log "6. list-work: one page with $others items of other users"

@@ -60,6 +60,8 @@ export FAULT_BASE_URL="http://127.0.0.1:$fault_port"
 
 log "cargo test (unit, DynamoDB Local, Secrets Manager rotation, handlers on events/, end to end)"
 export E2E_BASE_URL="http://127.0.0.1:$watch_port"
+# A plain `cargo test` skips the suites that need this stack; here a suite that would skip fails.
+export REQUIRE_LOCAL_STACK=1
 if ! cargo test --workspace --locked 2>&1 | tee "$LOCAL/test-output.log"; then
   echo "--- last lines of the cargo lambda watch log ($LOCAL/watch-test.log)" >&2
   tail -n 40 "$LOCAL/watch-test.log" >&2

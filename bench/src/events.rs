@@ -4,11 +4,14 @@
 use std::path::Path;
 
 use auth_core::{
-    config::{SigningSecret, TokenSettings},
+    clock::unix_now,
+    config::Config,
+    dynamodb::UserTable,
+    keys::{SigningSecret, key_id},
     passwords::{self, Password},
-    store::UserTable,
-    tokens::{TokenService, key_id, unix_now},
+    tokens::{TokenService, TokenSettings},
     users::{CreateUser, User, Username},
+    wiring,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ring::hmac;
@@ -68,7 +71,8 @@ pub fn write(out: &Path, count: usize) -> Result<(), Error> {
 
 /// Stores the events' users (token version 0, enabled) in `$USERS_TABLE`; existing ones stay.
 pub async fn seed_users() -> Result<(), Error> {
-    let table = UserTable::from_env(&auth_core::store::Aws::from_env())?;
+    let config = Config::from_process();
+    let table = UserTable::new(wiring::aws(&config).dynamodb(), config.users_table()?);
     let password_hash = passwords::hash(Password::unchecked("bench user password".into())).await?;
     for i in 0..USERS {
         let (user_id, username) = user(i);
@@ -80,10 +84,8 @@ pub async fn seed_users() -> Result<(), Error> {
             token_version: 0,
             disabled: false,
         };
-        match table.create_user(&user).await {
-            Ok(()) | Err(auth_core::store::StoreError::Conflict) => {}
-            Err(error) => return Err(error.into()),
-        }
+        // A user seeded by an earlier run is kept.
+        table.create_user(&user).await?;
     }
     Ok(())
 }

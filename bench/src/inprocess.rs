@@ -6,10 +6,11 @@ use std::{collections::HashMap, path::Path, time::Instant};
 
 use auth_core::{
     api::{AuthorizerRequest, authorize},
-    config::{SigningSecret, TokenSettings},
+    clock::unix_now,
     identity::Authenticator,
+    keys::SigningSecret,
     store::StoreError,
-    tokens::{TokenService, unix_now},
+    tokens::{TokenService, TokenSettings},
     users::{FindUser, User, Username},
 };
 use serde_json::json;

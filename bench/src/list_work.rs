@@ -4,7 +4,9 @@
 use std::{path::Path, time::Instant};
 
 use auth_core::{
-    store::{WORK_ITEMS_TABLE, WorkItemTable, create_table_if_absent, delete_table},
+    config::Config,
+    dynamodb::{WORK_ITEMS_TABLE, WorkItemTable, create_table_if_absent, delete_table},
+    wiring,
     work::{ListWorkItems, PageRequest, WorkItem},
 };
 use aws_sdk_dynamodb::{
@@ -22,7 +24,7 @@ const CALLER: &str = "01JBENCHCALLER0000000000000";
 const OTHER_OWNERS: usize = 1_000;
 
 pub async fn run(out: &Path, others: &[usize], samples: usize) -> Result<(), Error> {
-    let client = Client::new(&auth_core::store::aws_config());
+    let client = wiring::aws(&Config::from_process()).dynamodb();
     let name = format!("bench-work-{}", ulid::Ulid::new().to_string().to_lowercase());
     create_table_if_absent(&client, &name, &WORK_ITEMS_TABLE).await?;
     let table = WorkItemTable::new(client.clone(), name.clone());

@@ -3,8 +3,9 @@
 #![no_main]
 
 use auth_core::{
-    config::{SigningSecret, TokenSettings},
-    tokens::{TokenService, token_from_authorization},
+    identity::token_from_authorization,
+    keys::SigningSecret,
+    tokens::{TokenService, TokenSettings},
 };
 use libfuzzer_sys::fuzz_target;
 

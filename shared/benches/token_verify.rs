@@ -4,8 +4,8 @@
 use std::hint::black_box;
 
 use auth_core::{
-    config::{SigningSecret, TokenSettings},
-    tokens::TokenService,
+    keys::SigningSecret,
+    tokens::{TokenService, TokenSettings},
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use criterion::{Criterion, criterion_group, criterion_main};

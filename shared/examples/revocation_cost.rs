@@ -7,11 +7,14 @@
 use std::time::{Duration, Instant};
 
 use auth_core::{
-    config::{SigningSecret, TokenSettings},
+    clock::unix_now,
+    config::Config,
+    dynamodb::{self, USERS_TABLE, UserTable},
     identity::Authenticator,
-    store::{self, USERS_TABLE, UserTable},
-    tokens::{TokenService, unix_now},
+    keys::SigningSecret,
+    tokens::{TokenService, TokenSettings},
     users::{CreateUser, User},
+    wiring,
 };
 
 const ROUNDS: usize = 2_000;
@@ -23,9 +26,9 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), auth_core::BoxError> {
-    let client = aws_sdk_dynamodb::Client::new(&store::aws_config());
+    let client = wiring::aws(&Config::from_process()).dynamodb();
     let table = format!("revocation-cost-{}", ulid::Ulid::new().to_string().to_lowercase());
-    store::create_table_if_absent(&client, &table, &USERS_TABLE).await?;
+    dynamodb::create_table_if_absent(&client, &table, &USERS_TABLE).await?;
     let users = UserTable::new(client.clone(), &table);
     let user: User = serde_json::from_value(serde_json::json!({
         "username": "bench", "user_id": "01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", "created_at": "2026-11-29T00:00:00Z",
@@ -47,7 +50,7 @@ async fn main() -> Result<(), auth_core::BoxError> {
         authenticator.verify(&token, unix_now()).await?;
         full.push(start.elapsed());
     }
-    store::delete_table(&client, &table).await?;
+    dynamodb::delete_table(&client, &table).await?;
     println!("median over {ROUNDS} rounds on DynamoDB Local:");
     println!("  token check alone:           {:>9.1?}", median(alone));
     println!("  token + revocation GetItem:  {:>9.1?}", median(full));

@@ -2,7 +2,13 @@
 
 use lambda_http::{Body, Response, http::StatusCode};
 
-use crate::{BoxError, http};
+use crate::{
+    BoxError, error_chain,
+    http::{self, BodyError},
+    passwords::HashingError,
+    store::StoreError,
+    validation::Invalid,
+};
 
 /// Every way a request can fail, named for what the caller should do about it.
 #[derive(Debug, thiserror::Error)]
@@ -88,16 +94,40 @@ impl ApiError {
     }
 }
 
-/// `outer: cause: root cause`, for log lines.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        text.push_str(": ");
-        text.push_str(&cause.to_string());
-        source = cause.source();
+/// Turns a handler result into the response Lambda returns.
+pub fn respond(result: Result<Response<Body>, ApiError>) -> Result<Response<Body>, lambda_http::Error> {
+    Ok(result.unwrap_or_else(ApiError::into_response))
+}
+
+impl From<Invalid> for ApiError {
+    fn from(invalid: Invalid) -> Self {
+        Self::Validation(invalid.to_string())
     }
-    text
+}
+
+impl From<BodyError> for ApiError {
+    fn from(error: BodyError) -> Self {
+        match error {
+            BodyError::TooLarge => Self::PayloadTooLarge,
+            BodyError::NotJson => Self::UnsupportedMediaType,
+            BodyError::Malformed(message) => Self::MalformedBody(message),
+        }
+    }
+}
+
+impl From<StoreError> for ApiError {
+    fn from(error: StoreError) -> Self {
+        match error {
+            StoreError::Unavailable(_) => Self::Unavailable(Box::new(error)),
+            StoreError::Unexpected(_) => Self::Internal(Box::new(error)),
+        }
+    }
+}
+
+impl From<HashingError> for ApiError {
+    fn from(error: HashingError) -> Self {
+        Self::Internal(Box::new(error))
+    }
 }
 
 #[cfg(test)]

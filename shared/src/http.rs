@@ -6,26 +6,38 @@ use lambda_http::{
 };
 use serde::{Serialize, de::DeserializeOwned};
 
-use crate::ApiError;
-
 /// Largest request body accepted; checked before any parsing or hashing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
 
+/// Why a request body was refused.
+#[derive(Debug, thiserror::Error)]
+pub enum BodyError {
+    /// Over [`MAX_BODY_BYTES`].
+    #[error("the body is over {MAX_BODY_BYTES} bytes")]
+    TooLarge,
+    /// Not declared as `application/json`.
+    #[error("the body is not declared as JSON")]
+    NotJson,
+    /// Not JSON, or not the shape expected: says where, never quoting a value.
+    #[error("{0}")]
+    Malformed(String),
+}
+
 /// Parses a JSON request body after checking its size and content type.
-pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, ApiError> {
+pub fn json_body<T: DeserializeOwned>(request: &Request) -> Result<T, BodyError> {
     let bytes: &[u8] = request.body().as_ref();
     if bytes.len() > MAX_BODY_BYTES {
-        return Err(ApiError::PayloadTooLarge);
+        return Err(BodyError::TooLarge);
     }
     if !is_json(request.headers().get(header::CONTENT_TYPE)) {
-        return Err(ApiError::UnsupportedMediaType);
+        return Err(BodyError::NotJson);
     }
     if bytes.iter().all(u8::is_ascii_whitespace) {
-        return Err(ApiError::MalformedBody("Request body must be a JSON object".into()));
+        return Err(BodyError::Malformed("Request body must be a JSON object".into()));
     }
     serde_json::from_slice(bytes).map_err(|e| {
         let what = if e.is_data() { "Invalid request body" } else { "Malformed JSON" };
-        ApiError::MalformedBody(format!("{what}: {}", without_values(&e.to_string())))
+        BodyError::Malformed(format!("{what}: {}", without_values(&e.to_string())))
     })
 }
 
@@ -77,11 +89,6 @@ pub fn no_content() -> Response<Body> {
     response
 }
 
-/// Turns a handler result into the response Lambda returns.
-pub fn respond(result: Result<Response<Body>, ApiError>) -> Result<Response<Body>, lambda_http::Error> {
-    Ok(result.unwrap_or_else(ApiError::into_response))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -102,7 +109,7 @@ mod tests {
         builder.body(body.into()).unwrap()
     }
 
-    fn rejection(request: &Request) -> ApiError {
+    fn rejection(request: &Request) -> BodyError {
         json_body::<Creds>(request).unwrap_err()
     }
 
@@ -124,14 +131,14 @@ mod tests {
             [None, Some("text/plain"), Some("application/x-www-form-urlencoded"), Some("application/jsonp")]
         {
             let req = request(ct, r#"{"username":"joe","password":"pw"}"#);
-            assert!(matches!(rejection(&req), ApiError::UnsupportedMediaType), "{ct:?}");
+            assert!(matches!(rejection(&req), BodyError::NotJson), "{ct:?}");
         }
     }
 
     #[test]
     fn a_body_over_16_kib_is_413_even_without_content_type() {
         let req = request(None, vec![b' '; MAX_BODY_BYTES + 1]);
-        assert!(matches!(rejection(&req), ApiError::PayloadTooLarge));
+        assert!(matches!(rejection(&req), BodyError::TooLarge));
     }
 
     #[test]
@@ -139,7 +146,7 @@ mod tests {
         for body in ["", "   ", "{", "[]", r#"{"username":1,"password":"pw"}"#, r#"{"username":"a"}"#, "null"]
         {
             let req = request(Some("application/json"), body);
-            assert!(matches!(rejection(&req), ApiError::MalformedBody(_)), "{body:?}");
+            assert!(matches!(rejection(&req), BodyError::Malformed(_)), "{body:?}");
         }
     }
 
@@ -171,13 +178,13 @@ mod tests {
     #[test]
     fn duplicate_keys_are_400() {
         let req = request(Some("application/json"), r#"{"username":"a","username":"b","password":"pw"}"#);
-        assert!(matches!(rejection(&req), ApiError::MalformedBody(_)));
+        assert!(matches!(rejection(&req), BodyError::Malformed(_)));
     }
 
     #[test]
     fn invalid_utf8_is_400() {
         let req = request(Some("application/json"), vec![b'{', b'"', 0xff, 0xfe, b'"', b':', b'1', b'}']);
-        assert!(matches!(rejection(&req), ApiError::MalformedBody(_)));
+        assert!(matches!(rejection(&req), BodyError::Malformed(_)));
     }
 
     #[test]

@@ -1,21 +1,38 @@
-//! Who is calling: the identity the authorizer vouched for, or a verified `Authorization` header.
+//! Who is calling: the bearer of a verified access token of a live account, as the authorizer
+//! decides it and passes it on.
 
 use std::{
     collections::HashMap,
+    ops::RangeInclusive,
     sync::Mutex,
     time::{Duration, Instant},
 };
 
-use lambda_http::{Request, RequestExt, http::header::AUTHORIZATION, request::RequestContext};
 use serde_json::{Map, Value};
 
 use crate::{
-    ApiError,
-    config::{ConfigError, account_check_cache_from_env},
-    store::{Aws, StoreError, UserTable},
-    tokens::{self, Claims, LEEWAY_SECONDS, TokenError, TokenService},
+    store::StoreError,
+    tokens::{Claims, TokenError, TokenService},
     users::{FindUser, Username},
 };
+
+/// How long a warm verifier reuses a finding that an account is live at a token version, unless
+/// configured (`ACCOUNT_CHECK_CACHE_SECONDS`). Revocation reaches a warm instance within it.
+pub const DEFAULT_ACCOUNT_CHECK_CACHE: Duration = Duration::from_secs(10);
+/// The reuse times that may be configured, in seconds: none (read every time) to five minutes.
+pub const ACCOUNT_CHECK_CACHE_RANGE: RangeInclusive<u64> = 0..=300;
+
+/// Extracts the token from `Authorization: Bearer <t>` or the blog's `Authorization: JWT <t>`.
+///
+/// The scheme is case-insensitive; anything else (other schemes, extra spaces, lists of
+/// credentials, characters outside base64url and `.`) yields `None`.
+pub fn token_from_authorization(value: &str) -> Option<&str> {
+    let (scheme, token) = value.split_once(' ')?;
+    let known_scheme = scheme.eq_ignore_ascii_case("bearer") || scheme.eq_ignore_ascii_case("jwt");
+    let well_formed = !token.is_empty()
+        && token.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'));
+    (known_scheme && well_formed).then_some(token)
+}
 
 /// A verified caller.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -143,71 +160,6 @@ impl LiveAccounts {
     }
 }
 
-impl Authenticator<UserTable> {
-    /// For the authorizer: a signing secret and `USERS_TABLE` are required.
-    pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
-        Self::with_env_store(TokenService::from_env(aws).await?, aws)
-    }
-
-    /// For the handlers behind the authorizer: none deployed, where they have no key, and
-    /// requests without an authorizer's context are refused; locally, `JWT_SECRET`
-    /// ([`TokenService::local_from_env`]).
-    pub fn local_from_env(aws: &Aws) -> Result<Option<Self>, ConfigError> {
-        TokenService::local_from_env()?.map(|tokens| Self::with_env_store(tokens, aws)).transpose()
-    }
-
-    /// `tokens` with the users table and account-check cache the environment names.
-    fn with_env_store(tokens: TokenService, aws: &Aws) -> Result<Self, ConfigError> {
-        Ok(Self::new(tokens, UserTable::from_env(aws)?)
-            .caching_account_checks(account_check_cache_from_env()?))
-    }
-}
-
-/// The caller's identity, or `401`.
-///
-/// Behind the deployed authorizer the identity comes from its context (whose `exp` is checked
-/// again here, since API Gateway may serve a cached decision). Without one, as under
-/// `cargo lambda watch`, the `Authorization` header is verified in full by `authenticator`; a
-/// function with none configured refuses such requests.
-pub async fn authenticate<U: FindUser>(
-    request: &Request,
-    authenticator: Option<&Authenticator<U>>,
-    now: u64,
-) -> Result<Identity, ApiError> {
-    if let Some(identity) = authorizer_identity(request) {
-        return if now <= identity.expires_at + LEEWAY_SECONDS {
-            Ok(identity)
-        } else {
-            Err(ApiError::Unauthorized)
-        };
-    }
-    let authenticator = authenticator.ok_or(ApiError::Unauthorized)?;
-    let mut values = request.headers().get_all(AUTHORIZATION).iter();
-    let (Some(value), None) = (values.next(), values.next()) else {
-        return Err(ApiError::Unauthorized);
-    };
-    let token =
-        value.to_str().ok().and_then(tokens::token_from_authorization).ok_or(ApiError::Unauthorized)?;
-    match authenticator.verify(token, now).await {
-        Ok(identity) => Ok(identity),
-        Err(Rejection::Store(error)) => Err(error.into()),
-        Err(error) if error.is_undecided() => Err(ApiError::Unavailable(Box::new(error))),
-        Err(error) => {
-            tracing::info!(%error, "access token refused");
-            Err(ApiError::Unauthorized)
-        }
-    }
-}
-
-fn authorizer_identity(request: &Request) -> Option<Identity> {
-    let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
-        return None;
-    };
-    let fields = &context.authorizer.as_ref()?.fields;
-    let map: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-    Identity::from_authorizer_context(&map)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -230,6 +182,30 @@ mod tests {
             json!({"sub": "01J0", "username": "joe", "exp": "soon"}),
         ] {
             assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), None, "{context}");
+        }
+    }
+
+    #[test]
+    fn both_blog_and_bearer_schemes_are_accepted_case_insensitively() {
+        for value in ["JWT abc.def.ghi", "jwt abc.def.ghi", "Bearer abc.def.ghi", "bEaReR abc.def.ghi"] {
+            assert_eq!(token_from_authorization(value), Some("abc.def.ghi"), "{value}");
+        }
+    }
+
+    #[test]
+    fn other_authorization_shapes_are_refused() {
+        for value in [
+            "",
+            "abc.def.ghi",
+            "Basic dXNlcjpwYXNz",
+            "Bearer",
+            "Bearer ",
+            "Bearer  abc.def.ghi",
+            "Bearer abc.def.ghi ",
+            "Bearer abc.def.ghi, JWT abc.def.ghi",
+            "Token abc.def.ghi",
+        ] {
+            assert_eq!(token_from_authorization(value), None, "{value:?}");
         }
     }
 }

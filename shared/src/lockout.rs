@@ -63,12 +63,6 @@ pub enum Admission {
     Locked { retry_after: u64 },
 }
 
-/// Milliseconds since the Unix epoch: lockouts are timed finer than a second, so a one-second
-/// lock lasts a whole second.
-pub fn unix_now_ms() -> u64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_millis() as u64)
-}
-
 /// How long the account locks after `failures` consecutive failures, if at all.
 pub fn lockout_seconds(failures: u32) -> Option<u64> {
     let over = failures.checked_sub(FREE_FAILURES)?;

@@ -1,26 +1,32 @@
 //! Log set-up for every function: what `lambda_runtime`'s default subscriber does, without its
-//! per-module filter, whose regex engine was ~250 KB of every binary (BENCHMARKS.md, measure 4).
+//! per-module filter, whose regex engine made every binary larger (BENCHMARKS.md, measure 4).
 
 use tracing_subscriber::filter::LevelFilter;
 
-/// Logs to stdout at the level in `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls),
-/// else `RUST_LOG`, else INFO; as JSON when `AWS_LAMBDA_LOG_FORMAT` is `JSON`. A level is one
-/// of `error`, `warn`, `info`, `debug` or `off` (`trace` means DEBUG); anything else means INFO.
-pub fn init() {
-    let configured = ["AWS_LAMBDA_LOG_LEVEL", "RUST_LOG"].iter().find_map(|name| std::env::var(name).ok());
+/// How a function logs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogSettings {
+    /// The most detailed level logged.
+    pub level: LevelFilter,
+    /// JSON lines (as deployed) instead of text.
+    pub json: bool,
+}
+
+/// Logs to stdout at `settings.level`, as JSON if `settings.json`.
+pub fn init(settings: LogSettings) {
     let logs = tracing_subscriber::fmt()
-        .with_max_level(level(configured.as_deref()))
+        .with_max_level(settings.level)
         .with_target(false)
         .without_time()
         .with_ansi(false);
-    let json = std::env::var("AWS_LAMBDA_LOG_FORMAT").is_ok_and(|f| f.eq_ignore_ascii_case("json"));
-    if json { logs.json().init() } else { logs.init() }
+    if settings.json { logs.json().init() } else { logs.init() }
 }
 
-/// The configured level, at most DEBUG: at TRACE `lambda_runtime` logs every raw event and the
-/// AWS SDK every request and response, which would put passwords, tokens and the signing key
-/// itself in the logs.
-fn level(configured: Option<&str>) -> LevelFilter {
+/// The level a configured name means, at most DEBUG: `error`, `warn`, `info`, `debug` or `off`
+/// (`trace` means DEBUG); anything else, or nothing, means INFO. At TRACE `lambda_runtime` logs
+/// every raw event and the AWS SDK every request and response, which would put passwords,
+/// tokens and the signing key itself in the logs.
+pub fn level(configured: Option<&str>) -> LevelFilter {
     let level =
         configured.and_then(|raw| raw.trim().parse::<LevelFilter>().ok()).unwrap_or(LevelFilter::INFO);
     level.min(LevelFilter::DEBUG)

@@ -7,7 +7,7 @@ use argon2::{
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, BoxError};
+use crate::{BoxError, validation::Invalid};
 
 /// Shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
@@ -26,9 +26,9 @@ const DUMMY_HASH: &str =
     "$argon2id$v=19$m=19456,t=2,p=1$8DD7ReSvVEtw9a5sYQhXmw$zUC3ItVnbvzUpgQVcJ4qylyQMYm5wX5kqjqPaZSyFCo";
 
 /// The passwords of 8 characters or more (shorter ones fail the length rule first) from the
-/// `passwords` crate's list of the ~100,000 most common (MIT): 47,324 lines in byte order.
-/// As text it adds 0.46 MB to the signup binary; the crate's `&[&str]` table added 4.1 MB,
-/// mostly relocations that also slowed every cold start.
+/// `passwords` crate's list of the ~100,000 most common (MIT), one a line in byte order.
+/// Kept as text: the crate's `&[&str]` table made the signup binary several times larger, mostly
+/// relocations that also slowed every cold start (bench/ANALYSIS.md, measure 4).
 static COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
 
 /// Whether `candidate` is on the common-password list: a binary search over the sorted lines.
@@ -55,21 +55,17 @@ impl Password {
     /// Checks the policy: 8–1024 characters and not among the ~100,000 most common passwords
     /// (ASVS 6.2.4; see [`is_common`]). The password is kept exactly as given: no trimming, no normalisation, no
     /// composition rules.
-    pub fn parse(raw: String) -> Result<Self, ApiError> {
+    pub fn parse(raw: String) -> Result<Self, Invalid> {
         let chars = raw.chars().count();
         if chars < MIN_PASSWORD_CHARS {
-            return Err(ApiError::Validation(format!(
-                "Password must be at least {MIN_PASSWORD_CHARS} characters"
-            )));
+            return Err(Invalid::new(format!("Password must be at least {MIN_PASSWORD_CHARS} characters")));
         }
         if chars > MAX_PASSWORD_CHARS {
-            return Err(ApiError::Validation(format!(
-                "Password must be at most {MAX_PASSWORD_CHARS} characters"
-            )));
+            return Err(Invalid::new(format!("Password must be at most {MAX_PASSWORD_CHARS} characters")));
         }
         if is_common(&raw) {
-            return Err(ApiError::Validation(
-                "Password is too common; choose one that is not on lists of breached passwords".into(),
+            return Err(Invalid::new(
+                "Password is too common; choose one that is not on lists of breached passwords",
             ));
         }
         Ok(Self(raw.into()))
@@ -105,6 +101,11 @@ impl std::fmt::Debug for PasswordHash {
     }
 }
 
+/// Hashing or checking failed for a reason other than a wrong password: a bug or a corrupt hash.
+#[derive(Debug, thiserror::Error)]
+#[error("password hashing failed")]
+pub struct HashingError(#[source] BoxError);
+
 fn hasher() -> Argon2<'static> {
     let params = Params::new(M_COST_KIB, T_COST, P_COST, None).expect("OWASP argon2 parameters are valid");
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
@@ -112,13 +113,13 @@ fn hasher() -> Argon2<'static> {
 
 /// Hashes a password with a fresh random salt, on a blocking thread.
 #[tracing::instrument(name = "hash password", skip_all)]
-pub async fn hash(password: Password) -> Result<PasswordHash, ApiError> {
+pub async fn hash(password: Password) -> Result<PasswordHash, HashingError> {
     run_blocking(move || {
         let salt = SaltString::generate(&mut OsRng);
         hasher()
             .hash_password(password.0.expose_secret().as_bytes(), &salt)
             .map(|phc| PasswordHash(phc.to_string()))
-            .map_err(|e| ApiError::Internal(Box::new(e)))
+            .map_err(|e| HashingError(Box::new(e)))
     })
     .await
 }
@@ -128,24 +129,24 @@ pub async fn hash(password: Password) -> Result<PasswordHash, ApiError> {
 /// With no stored hash (unknown user) it checks against a dummy hash and returns `false`,
 /// taking the same time as a real check.
 #[tracing::instrument(name = "verify password", skip_all)]
-pub async fn verify(password: Password, stored: Option<PasswordHash>) -> Result<bool, ApiError> {
+pub async fn verify(password: Password, stored: Option<PasswordHash>) -> Result<bool, HashingError> {
     run_blocking(move || {
         let user_exists = stored.is_some();
         let phc = stored.map_or_else(|| DUMMY_HASH.to_owned(), |h| h.0);
-        let parsed = password_hash::PasswordHash::new(&phc).map_err(|e| ApiError::Internal(Box::new(e)))?;
+        let parsed = password_hash::PasswordHash::new(&phc).map_err(|e| HashingError(Box::new(e)))?;
         match hasher().verify_password(password.0.expose_secret().as_bytes(), &parsed) {
             Ok(()) => Ok(user_exists),
             Err(password_hash::Error::Password) => Ok(false),
-            Err(e) => Err(ApiError::Internal(Box::new(e))),
+            Err(e) => Err(HashingError(Box::new(e))),
         }
     })
     .await
 }
 
 async fn run_blocking<T: Send + 'static>(
-    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
-    tokio::task::spawn_blocking(work).await.map_err(|e| ApiError::Internal(BoxError::from(e)))?
+    work: impl FnOnce() -> Result<T, HashingError> + Send + 'static,
+) -> Result<T, HashingError> {
+    tokio::task::spawn_blocking(work).await.map_err(|e| HashingError(BoxError::from(e)))?
 }
 
 #[cfg(test)]

@@ -6,17 +6,14 @@
 //! derived as HMAC(key, parent), so the same child can be handed out again without ever storing
 //! a usable token.
 
-use std::{future::Future, time::Duration};
+use std::{future::Future, ops::RangeInclusive, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use ring::{digest, hmac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    config::{ConfigError, optional_env},
-    store::StoreError,
-};
+use crate::{keys::KeyRing, store::StoreError};
 
 /// Raw refresh tokens are this many random bytes.
 const TOKEN_BYTES: usize = 32;
@@ -24,39 +21,25 @@ const TOKEN_BYTES: usize = 32;
 const TOKEN_CHARS: usize = 43;
 /// Default lifetime of a refresh token (30 days); each rotation starts a fresh one.
 pub const DEFAULT_REFRESH_TTL: Duration = Duration::from_secs(30 * 86_400);
+/// The lifetimes that may be configured, in seconds: an hour to a year.
+pub const REFRESH_TTL_RANGE: RangeInclusive<u64> = 3_600..=31_536_000;
 /// Default window in which a consumed token still returns its child (client retries).
 pub const DEFAULT_GRACE: Duration = Duration::from_secs(10);
+/// The grace windows that may be configured, in seconds: none to a minute.
+pub const GRACE_RANGE: RangeInclusive<u64> = 0..=60;
 
 /// Lifetime and reuse grace of refresh tokens.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RefreshSettings {
-    /// `REFRESH_TOKEN_TTL_SECONDS` (default 30 days, 1 hour to 365 days).
+    /// `REFRESH_TOKEN_TTL_SECONDS` ([`DEFAULT_REFRESH_TTL`], within [`REFRESH_TTL_RANGE`]).
     pub lifetime: Duration,
-    /// `REFRESH_GRACE_SECONDS` (default 10, 0 to 60).
+    /// `REFRESH_GRACE_SECONDS` ([`DEFAULT_GRACE`], within [`GRACE_RANGE`]).
     pub grace: Duration,
 }
 
 impl Default for RefreshSettings {
     fn default() -> Self {
         Self { lifetime: DEFAULT_REFRESH_TTL, grace: DEFAULT_GRACE }
-    }
-}
-
-impl RefreshSettings {
-    pub fn from_env() -> Result<Self, ConfigError> {
-        let seconds = |name: &'static str, default: Duration, range: std::ops::RangeInclusive<u64>| {
-            let Some(raw) = optional_env(name) else { return Ok(default) };
-            raw.trim().parse::<u64>().ok().filter(|s| range.contains(s)).map(Duration::from_secs).ok_or_else(
-                || ConfigError::Invalid {
-                    name,
-                    reason: format!("{raw:?} is not a whole number of seconds in {range:?}"),
-                },
-            )
-        };
-        Ok(Self {
-            lifetime: seconds("REFRESH_TOKEN_TTL_SECONDS", DEFAULT_REFRESH_TTL, 3_600..=31_536_000)?,
-            grace: seconds("REFRESH_GRACE_SECONDS", DEFAULT_GRACE, 0..=60)?,
-        })
     }
 }
 
@@ -96,6 +79,12 @@ impl std::fmt::Debug for RefreshToken {
 pub struct ChildDeriver(Vec<hmac::Key>);
 
 impl ChildDeriver {
+    /// Child keys bound to the keys of `ring` in force at `now`: the one that signs first.
+    pub fn for_ring(ring: &KeyRing, now: u64) -> Self {
+        let (signing, other) = ring.signer(now);
+        Self::new(signing.hmac(), other.map(|key| key.hmac()))
+    }
+
     /// Child keys bound to the access-token HMAC keys: the one that signs and the other one in
     /// force, if any.
     pub fn new(signing: &hmac::Key, other: Option<&hmac::Key>) -> Self {

@@ -1,23 +1,40 @@
 //! A trait-based fake store for handler unit tests. Every real store operation is proven
-//! against DynamoDB Local in `tests/store.rs`.
+//! against DynamoDB Local in `tests/dynamodb/store.rs`.
 
 use std::{sync::Mutex, time::Duration};
 
 use crate::{
-    config::{BoxFuture, ConfigError, KeySource, SigningKeys},
+    keys::{BoxFuture, KeyError, KeySource, SigningKeys},
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
     store::StoreError,
-    users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
+    users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
     work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
 };
+
+/// A DynamoDB client on `http` for `endpoint`, one attempt per call, with test credentials.
+pub fn dynamodb_client_on(
+    http: aws_sdk_dynamodb::config::SharedHttpClient,
+    endpoint: &str,
+) -> aws_sdk_dynamodb::Client {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region, retry::RetryConfig};
+    let config = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .http_client(http)
+        .endpoint_url(endpoint)
+        .region(Region::new("us-east-1"))
+        .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
+        .retry_config(RetryConfig::disabled())
+        .build();
+    aws_sdk_dynamodb::Client::from_conf(config)
+}
 
 /// A key source that cannot be reached, as Secrets Manager during an outage: every reload fails.
 pub fn unreachable_key_source() -> Box<dyn KeySource> {
     struct Unreachable;
     impl KeySource for Unreachable {
-        fn load(&self, _: Duration) -> BoxFuture<'_, Result<SigningKeys, ConfigError>> {
-            Box::pin(async { Err(ConfigError::SecretsManager("connection refused".into())) })
+        fn load(&self, _: Duration) -> BoxFuture<'_, Result<SigningKeys, KeyError>> {
+            Box::pin(async { Err(KeyError::Unreadable("connection refused".into())) })
         }
     }
     Box::new(Unreachable)
@@ -45,14 +62,14 @@ impl FakeStore {
 }
 
 impl CreateUser for FakeStore {
-    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
+    async fn create_user(&self, user: &User) -> Result<Creation, StoreError> {
         self.check()?;
         let mut users = self.users.lock().unwrap();
         if users.iter().any(|u| u.username == user.username) {
-            return Err(StoreError::Conflict);
+            return Ok(Creation::NameTaken);
         }
         users.push(user.clone());
-        Ok(())
+        Ok(Creation::Created)
     }
 }
 

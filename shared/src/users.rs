@@ -4,7 +4,7 @@ use std::future::Future;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, passwords::PasswordHash, store::StoreError};
+use crate::{passwords::PasswordHash, store::StoreError, validation::Invalid};
 
 /// Shortest and longest username, in characters.
 pub const USERNAME_CHARS: std::ops::RangeInclusive<usize> = 3..=64;
@@ -16,9 +16,9 @@ pub struct Username(String);
 
 impl Username {
     /// Validates a username and folds it to lower case, so `Joe` and `joe` are one account.
-    pub fn parse(raw: &str) -> Result<Self, ApiError> {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
         if !USERNAME_CHARS.contains(&raw.chars().count()) {
-            return Err(ApiError::Validation(format!(
+            return Err(Invalid::new(format!(
                 "Username must be {} to {} characters",
                 USERNAME_CHARS.start(),
                 USERNAME_CHARS.end()
@@ -26,9 +26,7 @@ impl Username {
         }
         let allowed = |c: char| c.is_ascii_alphanumeric() || matches!(c, '.' | '_' | '-' | '@' | '+');
         if !raw.chars().all(allowed) {
-            return Err(ApiError::Validation(
-                "Username may only contain letters, digits and . _ - @ +".into(),
-            ));
+            return Err(Invalid::new("Username may only contain letters, digits and . _ - @ +"));
         }
         Ok(Self(raw.to_ascii_lowercase()))
     }
@@ -56,9 +54,19 @@ pub struct User {
     pub disabled: bool,
 }
 
-/// Stores a new user, refusing a username that is taken ([`StoreError::Conflict`]).
+/// What claiming a username for a new user found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Creation {
+    /// The user is stored.
+    Created,
+    /// Another user has the name; nothing was written.
+    NameTaken,
+}
+
+/// Stores a new user, unless the username is taken: of concurrent sign-ups for one name, exactly
+/// one is [`Creation::Created`].
 pub trait CreateUser {
-    fn create_user(&self, user: &User) -> impl Future<Output = Result<(), StoreError>> + Send;
+    fn create_user(&self, user: &User) -> impl Future<Output = Result<Creation, StoreError>> + Send;
 }
 
 /// Looks a user up by canonical username.

@@ -5,7 +5,7 @@ use std::future::Future;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use serde::{Deserialize, Serialize};
 
-use crate::{ApiError, store::StoreError};
+use crate::{store::StoreError, validation::Invalid};
 
 /// Longest title, in characters.
 pub const MAX_TITLE_CHARS: usize = 200;
@@ -42,15 +42,13 @@ impl From<WorkItem> for WorkItemView {
 /// Validates a title: 1–200 characters, not blank (whitespace and invisible characters alone
 /// are blank), no control or bidirectional formatting characters (which can make a title
 /// display as something other than what it is).
-pub fn parse_title(raw: String) -> Result<String, ApiError> {
+pub fn parse_title(raw: String) -> Result<String, Invalid> {
     let chars = raw.chars().count();
     if raw.chars().all(|c| c.is_whitespace() || is_invisible(c)) || chars > MAX_TITLE_CHARS {
-        return Err(ApiError::Validation(format!("Title must be 1 to {MAX_TITLE_CHARS} characters")));
+        return Err(Invalid::new(format!("Title must be 1 to {MAX_TITLE_CHARS} characters")));
     }
     if raw.chars().any(|c| c.is_control() || is_bidi_control(c)) {
-        return Err(ApiError::Validation(
-            "Title must not contain control or bidirectional formatting characters".into(),
-        ));
+        return Err(Invalid::new("Title must not contain control or bidirectional formatting characters"));
     }
     Ok(raw)
 }
@@ -90,9 +88,9 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(self.0.to_bytes())
     }
 
-    /// Parses the opaque form; anything else is a 400.
-    pub fn decode(raw: &str) -> Result<Self, ApiError> {
-        let invalid = || ApiError::Validation("Invalid cursor".into());
+    /// Parses the opaque form; anything else is invalid.
+    pub fn decode(raw: &str) -> Result<Self, Invalid> {
+        let invalid = || Invalid::new("Invalid cursor");
         let bytes: [u8; 16] =
             URL_SAFE_NO_PAD.decode(raw).map_err(|_| invalid())?.try_into().map_err(|_| invalid())?;
         Ok(Self(ulid::Ulid::from_bytes(bytes)))
@@ -108,12 +106,12 @@ pub struct PageRequest {
 
 impl PageRequest {
     /// Reads `?limit=` (1–100, default 50) and `?cursor=`.
-    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, ApiError> {
+    pub fn parse(limit: Option<&str>, cursor: Option<&str>) -> Result<Self, Invalid> {
         let limit = match limit {
             None => DEFAULT_PAGE_SIZE,
             Some(raw) => {
                 raw.parse::<u32>().ok().filter(|n| (1..=MAX_PAGE_SIZE).contains(n)).ok_or_else(|| {
-                    ApiError::Validation(format!("limit must be a whole number from 1 to {MAX_PAGE_SIZE}"))
+                    Invalid::new(format!("limit must be a whole number from 1 to {MAX_PAGE_SIZE}"))
                 })?
             }
         };

@@ -3,7 +3,9 @@
 
 use std::collections::BTreeMap;
 
-use auth_core::{config::SigningSecret, tokens::key_id};
+mod support;
+
+use auth_core::keys::{SigningSecret, key_id};
 use aws_sdk_dynamodb::Client;
 use base64::{
     Engine,
@@ -12,20 +14,20 @@ use base64::{
 use reqwest::{Method, StatusCode};
 use ring::hmac;
 use serde_json::{Value, json};
+use support::{Api, sample_event, unique};
 
+/// The running API, its tables, and its signing key.
 struct Stack {
-    base: String,
-    http: reqwest::Client,
+    api: Api,
     db: Client,
     secret: Vec<u8>,
 }
 
 impl Stack {
-    async fn new() -> Self {
-        let base = std::env::var("E2E_BASE_URL").expect("E2E_BASE_URL is unset: run `make test`");
-        let secret = std::env::var("JWT_SECRET").expect("JWT_SECRET is unset: run `make test`").into_bytes();
-        let db = Client::new(&auth_core::store::aws_config());
-        Self { base, http: reqwest::Client::new(), db, secret }
+    /// The stack `make test` started, or `None` when none runs.
+    fn local() -> Option<Self> {
+        let api = Api::local("the adversarial suite")?;
+        Some(Self { api, db: Client::new(&support::sdk_config()), secret: support::server_secret() })
     }
 
     /// Every item of every table the API uses, as sorted JSON: compared before and after a case.
@@ -45,26 +47,8 @@ impl Stack {
         all
     }
 
-    async fn send(
-        &self,
-        method: Method,
-        path: &str,
-        headers: &[(&str, &str)],
-        body: Option<Vec<u8>>,
-    ) -> StatusCode {
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        for (name, value) in headers {
-            request = request.header(*name, *value);
-        }
-        if let Some(body) = body {
-            request = request.body(body);
-        }
-        request.send().await.unwrap().status()
-    }
-
     async fn json(&self, path: &str, body: Value) -> Value {
-        let response = self.http.post(format!("{}{path}", self.base)).json(&body).send().await.unwrap();
-        response.json().await.unwrap()
+        self.api.post(path, body, None).await.1
     }
 
     /// HS256 over arbitrary header and payload JSON text, with `key`.
@@ -96,14 +80,10 @@ fn edited(base: &Value, changes: Value) -> String {
     edited.to_string()
 }
 
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
-}
-
 #[tokio::test]
 async fn hostile_tokens_get_401_and_change_nothing() {
     let _serial = SERIAL.lock().await;
-    let stack = Stack::new().await;
+    let Some(stack) = Stack::local() else { return };
     let name = unique("target");
     stack.json("/signup", json!({"username": name, "password": "a fine password"})).await;
     let session = stack.json("/auth", json!({"username": name, "password": "a fine password"})).await;
@@ -121,7 +101,7 @@ async fn hostile_tokens_get_401_and_change_nothing() {
     // The crafting itself is sound: an unmodified re-signed token is accepted.
     let baseline = ours(header(json!({})), with(json!({})));
     let ok =
-        stack.send(Method::GET, "/work", &[("authorization", &format!("Bearer {baseline}"))], None).await;
+        stack.api.send(Method::GET, "/work", &[("authorization", &format!("Bearer {baseline}"))], None).await;
     assert_eq!(ok, StatusCode::OK, "baseline crafted token");
 
     let mut cases: Vec<(&str, String)> = Vec::new();
@@ -193,7 +173,7 @@ async fn hostile_tokens_get_401_and_change_nothing() {
             let headers =
                 [("authorization", format!("Bearer {token}")), ("content-type", "application/json".into())];
             let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
-            let status = stack.send(method.clone(), "/work", &headers, body).await;
+            let status = stack.api.send(method.clone(), "/work", &headers, body).await;
             assert_eq!(status, StatusCode::UNAUTHORIZED, "{what}: {method} /work");
             checked += 1;
         }
@@ -207,16 +187,17 @@ async fn hostile_tokens_get_401_and_change_nothing() {
     ] {
         let headers: Vec<(&str, &str)> = headers.iter().map(|(k, v)| (*k, v.as_str())).collect();
         assert_eq!(
-            stack.send(Method::GET, "/work", &headers, None).await,
+            stack.api.send(Method::GET, "/work", &headers, None).await,
             StatusCode::UNAUTHORIZED,
             "{what}"
         );
         checked += 1;
     }
     let capitals =
-        stack.send(Method::GET, "/work", &[("AUTHORIZATION", &format!("JWT {access}"))], None).await;
+        stack.api.send(Method::GET, "/work", &[("AUTHORIZATION", &format!("JWT {access}"))], None).await;
     assert_eq!(capitals, StatusCode::OK, "header names are case-insensitive");
     let access_as_refresh = stack
+        .api
         .send(
             Method::POST,
             "/refresh",
@@ -232,11 +213,11 @@ async fn hostile_tokens_get_401_and_change_nothing() {
 #[tokio::test]
 async fn hostile_signups_and_logins_get_precise_errors_and_store_nothing() {
     let _serial = SERIAL.lock().await;
-    let stack = Stack::new().await;
+    let Some(stack) = Stack::local() else { return };
     let taken = unique("taken");
     let post = |path: &'static str, body: Vec<u8>, content_type: &'static str| {
         let stack = &stack;
-        async move { stack.send(Method::POST, path, &[("content-type", content_type)], Some(body)).await }
+        async move { stack.api.send(Method::POST, path, &[("content-type", content_type)], Some(body)).await }
     };
     assert_eq!(
         post(
@@ -389,15 +370,9 @@ async fn hostile_signups_and_logins_get_precise_errors_and_store_nothing() {
 /// Sends `event` to one function through the emulator's Lambda Invoke endpoint, as API Gateway
 /// would, and returns the function's JSON result.
 async fn invoke(stack: &Stack, function: &str, event: &Value) -> Value {
-    let url = format!("{}/2015-03-31/functions/{function}/invocations", stack.base);
-    let response = stack.http.post(url).json(event).send().await.unwrap();
-    assert!(response.status().is_success(), "invoke {function}: {}", response.status());
-    response.json().await.unwrap()
-}
-
-fn sample_event(name: &str) -> Value {
-    let path = format!("{}/../events/{name}.json", env!("CARGO_MANIFEST_DIR"));
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+    let (status, result) = stack.api.invoke(function, event).await;
+    assert!(status.is_success(), "invoke {function}: {status}");
+    result
 }
 
 /// Shapes that API Gateway delivers but the local HTTP emulator cannot produce (a non-UTF-8 body,
@@ -405,7 +380,7 @@ fn sample_event(name: &str) -> Value {
 #[tokio::test]
 async fn gateway_only_shapes_are_refused_and_change_nothing() {
     let _serial = SERIAL.lock().await;
-    let stack = Stack::new().await;
+    let Some(stack) = Stack::local() else { return };
     let name = unique("joined");
     stack.json("/signup", json!({"username": name, "password": "a fine password"})).await;
     let session = stack.json("/auth", json!({"username": name, "password": "a fine password"})).await;

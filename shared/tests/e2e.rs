@@ -2,74 +2,19 @@
 //!
 //! `make test` starts both and sets `E2E_BASE_URL` and the server's `JWT_SECRET`.
 
-use auth_core::{
-    config::{SigningSecret, TokenSettings},
-    tokens::{TokenService, unix_now},
-};
+mod support;
+
+use auth_core::{clock::unix_now, config::Config, keys::SigningSecret, tokens::TokenService};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use reqwest::{Client, StatusCode};
+use reqwest::StatusCode;
 use serde_json::{Value, json};
+use support::{Api, server_tokens, unique};
 
-struct Api {
-    base: String,
-    http: Client,
-}
-
-impl Api {
-    fn new() -> Self {
-        let base = std::env::var("E2E_BASE_URL")
-            .expect("E2E_BASE_URL is unset: run `make test`, which starts `cargo lambda watch`");
-        Self { base, http: Client::new() }
-    }
-
-    async fn post(&self, path: &str, body: Value, authorization: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.post(format!("{}{path}", self.base)).json(&body);
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
-        }
-        read(request.send().await.unwrap()).await
-    }
-
-    async fn get(&self, path: &str, authorization: Option<&str>) -> (StatusCode, Value) {
-        let mut request = self.http.get(format!("{}{path}", self.base));
-        if let Some(value) = authorization {
-            request = request.header("Authorization", value);
-        }
-        read(request.send().await.unwrap()).await
-    }
-
-    async fn signup(&self, username: &str, password: &str) -> StatusCode {
-        self.post("/signup", json!({"username": username, "password": password}), None).await.0
-    }
-
-    async fn token(&self, username: &str, password: &str) -> String {
-        let (status, body) =
-            self.post("/auth", json!({"username": username, "password": password}), None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body["access_token"].as_str().unwrap().to_owned()
-    }
-}
-
-async fn read(response: reqwest::Response) -> (StatusCode, Value) {
-    let status = response.status();
-    let text = response.text().await.unwrap();
-    let body = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{status}: non-JSON body {text:?}"));
-    (status, body)
-}
-
-fn unique(prefix: &str) -> String {
-    format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
-}
-
-/// The server's own key, to mint tokens that are genuine but expired.
-fn server_tokens() -> TokenService {
-    let secret = std::env::var("JWT_SECRET").expect("JWT_SECRET is unset: run `make test`");
-    TokenService::new(&SigningSecret::new(secret.into_bytes()).unwrap(), TokenSettings::from_env().unwrap())
-}
+const SUITE: &str = "the end-to-end suite";
 
 #[tokio::test]
 async fn the_blog_client_flow_works_end_to_end() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let (alice, bob) = (unique("alice"), unique("bob"));
     assert_eq!(api.signup(&alice, "correct horse battery").await, StatusCode::CREATED);
     assert_eq!(api.signup(&alice.to_uppercase(), "another password").await, StatusCode::CONFLICT);
@@ -96,7 +41,7 @@ async fn the_blog_client_flow_works_end_to_end() {
 
 #[tokio::test]
 async fn failed_logins_look_the_same_for_wrong_passwords_and_unknown_users() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let carol = unique("carol");
     assert_eq!(api.signup(&carol, "carols password").await, StatusCode::CREATED);
     let wrong = api.post("/auth", json!({"username": carol, "password": "not her password"}), None).await;
@@ -108,14 +53,14 @@ async fn failed_logins_look_the_same_for_wrong_passwords_and_unknown_users() {
 
 #[tokio::test]
 async fn forged_tampered_expired_and_unsigned_tokens_get_401() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let dave = unique("dave");
     assert_eq!(api.signup(&dave, "daves password").await, StatusCode::CREATED);
     let genuine = api.token(&dave, "daves password").await;
     let parts: Vec<&str> = genuine.split('.').collect();
 
     let other_key = SigningSecret::new(b"an-attackers-own-secret-0123456789-abcd".to_vec()).unwrap();
-    let forged = TokenService::new(&other_key, TokenSettings::from_env().unwrap());
+    let forged = TokenService::new(&other_key, Config::from_process().tokens().unwrap());
     let forged = forged.issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, unix_now()).unwrap().token;
 
     let mut claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
@@ -142,11 +87,11 @@ async fn forged_tampered_expired_and_unsigned_tokens_get_401() {
 
 #[tokio::test]
 async fn bad_requests_get_precise_json_errors() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let url = format!("{}/signup", api.base);
     let send = |body: Vec<u8>, content_type: &'static str| {
         let request = api.http.post(&url).header("content-type", content_type).body(body);
-        async move { read(request.send().await.unwrap()).await }
+        async move { support::read(request.send().await.unwrap()).await }
     };
     assert_eq!(send(b"{nope".to_vec(), "application/json").await.0, StatusCode::BAD_REQUEST);
     assert_eq!(
@@ -164,7 +109,7 @@ async fn bad_requests_get_precise_json_errors() {
 
 #[tokio::test]
 async fn twenty_concurrent_signups_for_one_name_create_exactly_one_user() {
-    let api = std::sync::Arc::new(Api::new());
+    let Some(api) = Api::local(SUITE).map(std::sync::Arc::new) else { return };
     let name = unique("racer");
     let attempts: Vec<_> = (0..20)
         .map(|_| {
@@ -182,7 +127,7 @@ async fn twenty_concurrent_signups_for_one_name_create_exactly_one_user() {
 
 #[tokio::test]
 async fn five_failed_logins_lock_real_and_unknown_names_alike() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let (erin, ghost) = (unique("erin"), unique("ghost"));
     assert_eq!(api.signup(&erin, "erins password").await, StatusCode::CREATED);
     for _ in 0..5 {
@@ -200,41 +145,15 @@ async fn five_failed_logins_lock_real_and_unknown_names_alike() {
 
 #[tokio::test]
 async fn a_common_password_is_refused_at_signup() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let (status, body) =
         api.post("/signup", json!({"username": unique("frank"), "password": "iloveyou"}), None).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
 }
 
-impl Api {
-    async fn session(&self, username: &str, password: &str) -> Value {
-        let (status, body) =
-            self.post("/auth", json!({"username": username, "password": password}), None).await;
-        assert_eq!(status, StatusCode::OK, "{body}");
-        body
-    }
-
-    async fn refresh(&self, token: &Value) -> (StatusCode, Value) {
-        self.post("/refresh", json!({ "refresh_token": token }), None).await
-    }
-
-    async fn logout(&self, access_token: &Value, body: Value) -> StatusCode {
-        let header = format!("Bearer {}", access_token.as_str().unwrap());
-        let response = self
-            .http
-            .post(format!("{}/logout", self.base))
-            .header("Authorization", header)
-            .json(&body)
-            .send()
-            .await
-            .unwrap();
-        response.status()
-    }
-}
-
 #[tokio::test]
 async fn refresh_tokens_rotate_and_a_stolen_one_burns_its_family() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let gina = unique("gina");
     assert_eq!(api.signup(&gina, "ginas password").await, StatusCode::CREATED);
     let login = api.session(&gina, "ginas password").await;
@@ -255,7 +174,7 @@ async fn refresh_tokens_rotate_and_a_stolen_one_burns_its_family() {
 
 #[tokio::test]
 async fn twenty_concurrent_refreshes_of_one_token_yield_one_child() {
-    let api = std::sync::Arc::new(Api::new());
+    let Some(api) = Api::local(SUITE).map(std::sync::Arc::new) else { return };
     let hana = unique("hana");
     assert_eq!(api.signup(&hana, "hanas password").await, StatusCode::CREATED);
     let token = api.session(&hana, "hanas password").await["refresh_token"].clone();
@@ -279,7 +198,7 @@ async fn twenty_concurrent_refreshes_of_one_token_yield_one_child() {
 
 #[tokio::test]
 async fn logout_ends_one_session_and_logout_all_ends_every_token() {
-    let api = Api::new();
+    let Some(api) = Api::local(SUITE) else { return };
     let ivan = unique("ivan");
     assert_eq!(api.signup(&ivan, "ivans password").await, StatusCode::CREATED);
     let (phone, laptop) =

@@ -10,8 +10,11 @@ use std::{
     time::{Duration, Instant},
 };
 
-use reqwest::StatusCode;
+mod support;
+
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
+use support::Api;
 use tokio::{
     net::{TcpListener, TcpStream},
     task::JoinHandle,
@@ -65,76 +68,41 @@ impl Proxy {
     }
 }
 
-struct Api {
-    base: String,
-    http: reqwest::Client,
-}
-
-impl Api {
-    async fn call(
-        &self,
-        method: &str,
-        path: &str,
-        token: Option<&str>,
-        body: Option<Value>,
-    ) -> (StatusCode, Option<String>, Value) {
-        let method = reqwest::Method::from_bytes(method.as_bytes()).unwrap();
-        let mut request = self.http.request(method, format!("{}{path}", self.base));
-        if let Some(token) = token {
-            request = request.header("authorization", format!("Bearer {token}"));
-        }
-        if let Some(body) = body {
-            request = request.json(&body);
-        }
-        let response = request.send().await.unwrap();
-        let status = response.status();
-        let retry_after = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
-        let body = response.json().await.unwrap_or(Value::Null);
-        (status, retry_after, body)
-    }
-
-    /// Invokes the authorizer as API Gateway does, with `token` as the identity source.
-    async fn authorize(&self, token: &str) -> (StatusCode, Value) {
-        let mut event: Value = serde_json::from_str(include_str!("../../events/authorizer.json")).unwrap();
-        event["identitySource"] = json!([format!("JWT {token}")]);
-        event["headers"]["authorization"] = json!(format!("JWT {token}"));
-        let url = format!("{}/2015-03-31/functions/authorizer/invocations", self.base);
-        let response = self.http.post(url).json(&event).send().await.unwrap();
-        (response.status(), response.json().await.unwrap_or(Value::Null))
-    }
-}
-
 fn credentials(name: &str) -> Value {
     json!({"username": name, "password": "outage tested password"})
 }
 
 #[tokio::test]
 async fn a_failing_database_gives_prompt_503s_and_no_half_written_state() {
-    let base = std::env::var("FAULT_BASE_URL").expect("FAULT_BASE_URL is unset: run `make test`");
-    let port: u16 = std::env::var("FAULT_PROXY_PORT").expect("FAULT_PROXY_PORT is unset").parse().unwrap();
-    let upstream =
-        std::env::var("AWS_ENDPOINT_URL_DYNAMODB").unwrap().trim_start_matches("http://").to_owned();
-    let proxy = Proxy::start(port, upstream).await;
-    let api = Api { base, http: reqwest::Client::new() };
+    let suite = "the fault suite";
+    let Some(base) = support::local("FAULT_BASE_URL", suite) else { return };
+    let port: u16 = support::local("FAULT_PROXY_PORT", suite).unwrap().parse().unwrap();
+    let upstream = support::local("AWS_ENDPOINT_URL_DYNAMODB", suite).unwrap();
+    let proxy = Proxy::start(port, upstream.trim_start_matches("http://").to_owned()).await;
+    let api = Api::at(base);
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     let (alice, bob) = (format!("fault-a-{suffix}"), format!("fault-b-{suffix}"));
 
-    assert_eq!(api.call("POST", "/signup", None, Some(credentials(&alice))).await.0, StatusCode::CREATED);
-    let (status, _, session) = api.call("POST", "/auth", None, Some(credentials(&alice))).await;
+    assert_eq!(
+        api.call(Method::POST, "/signup", None, Some(credentials(&alice))).await.0,
+        StatusCode::CREATED
+    );
+    let (status, _, session) = api.call(Method::POST, "/auth", None, Some(credentials(&alice))).await;
     assert_eq!(status, StatusCode::OK);
     let token = session["access_token"].as_str().unwrap().to_owned();
+    let bearer = format!("Bearer {token}");
 
     for mode in [Mode::Refuse, Mode::Stall] {
         proxy.set(mode);
         for (method, path, auth, body) in [
-            ("POST", "/signup", None, Some(credentials(&bob))),
-            ("POST", "/auth", None, Some(credentials(&alice))),
-            ("POST", "/refresh", None, Some(json!({"refresh_token": session["refresh_token"]}))),
-            ("GET", "/work", Some(token.as_str()), None),
-            ("POST", "/work", Some(token.as_str()), Some(json!({"title": "during the outage"}))),
+            (Method::POST, "/signup", None, Some(credentials(&bob))),
+            (Method::POST, "/auth", None, Some(credentials(&alice))),
+            (Method::POST, "/refresh", None, Some(json!({"refresh_token": session["refresh_token"]}))),
+            (Method::GET, "/work", Some(bearer.as_str()), None),
+            (Method::POST, "/work", Some(bearer.as_str()), Some(json!({"title": "during the outage"}))),
         ] {
             let started = Instant::now();
-            let (status, retry_after, body) = api.call(method, path, auth, body).await;
+            let (status, retry_after, body) = api.call(method.clone(), path, auth, body).await;
             let took = started.elapsed();
             assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{mode:?} {method} {path}: {body}");
             assert_eq!(retry_after.as_deref(), Some("1"), "{mode:?} {method} {path}");
@@ -152,14 +120,14 @@ async fn a_failing_database_gives_prompt_503s_and_no_half_written_state() {
 
     proxy.set(Mode::Forward);
     assert_eq!(
-        api.call("POST", "/signup", None, Some(credentials(&bob))).await.0,
+        api.call(Method::POST, "/signup", None, Some(credentials(&bob))).await.0,
         StatusCode::CREATED,
         "bob was never half-written"
     );
-    let (status, _, session) = api.call("POST", "/auth", None, Some(credentials(&alice))).await;
+    let (status, _, session) = api.call(Method::POST, "/auth", None, Some(credentials(&alice))).await;
     assert_eq!(status, StatusCode::OK, "alice is not locked out by the outage");
     let token = session["access_token"].as_str().unwrap().to_owned();
-    let (status, _, items) = api.call("GET", "/work", Some(&token), None).await;
+    let (status, _, items) = api.call(Method::GET, "/work", Some(&format!("Bearer {token}")), None).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(items["result"], json!([]), "nothing was written during the outage");
     let (status, decision) = api.authorize(&token).await;

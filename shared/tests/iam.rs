@@ -4,7 +4,7 @@
 
 use std::collections::{BTreeSet, HashMap};
 
-use auth_core::store::{
+use auth_core::dynamodb::{
     LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE,
 };
 use serde_norway::Value;

@@ -1,34 +1,34 @@
 //! Signing-key rotation against a Secrets Manager emulator (moto, started by `make test`):
 //! the four rotation steps, then loading `AWSCURRENT` and `AWSPREVIOUS` as verifiers do.
 
-use auth_core::{
-    config::{KeySource, SecretsManagerKeys, SigningKeys, TokenSettings},
-    refresh::RefreshToken,
-    rotation::{SecretsManagerVersions, generate_key, rotate},
-    store,
-    tokens::{KEY_ACTIVATION_DELAY, TokenService, key_id, previous_key_verifies_for, unix_now},
-};
-use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
+mod support;
 
-async fn client() -> aws_sdk_secretsmanager::Client {
-    let endpoint = std::env::var("AWS_ENDPOINT_URL_SECRETS_MANAGER").expect(
-        "AWS_ENDPOINT_URL_SECRETS_MANAGER is unset: run `make test`, which starts a Secrets Manager emulator",
-    );
+use auth_core::{
+    clock::unix_now,
+    keys::{
+        KEY_ACTIVATION_DELAY, KeySource, SigningKeys, key_id,
+        rotation::{generate_key, rotate},
+        secrets_manager::{SecretsManagerKeys, SecretsManagerVersions},
+    },
+    refresh::{ChildDeriver, RefreshToken},
+    tokens::{TokenService, TokenSettings, previous_key_verifies_for},
+};
+
+/// A client of the emulator `make test` started, or `None` when none runs.
+fn client() -> Option<aws_sdk_secretsmanager::Client> {
+    let endpoint = support::local("AWS_ENDPOINT_URL_SECRETS_MANAGER", "the Secrets Manager suite")?;
     assert!(endpoint.starts_with("http://127.0.0.1:"), "only a local emulator is allowed, not {endpoint}");
-    aws_sdk_secretsmanager::Client::new(&store::aws_config())
+    Some(aws_sdk_secretsmanager::Client::new(&support::sdk_config()))
 }
 
-fn step(name: &str, arn: &str, token: &str) -> SecretsManagerSecretRotationEvent {
-    let mut event = SecretsManagerSecretRotationEvent::default();
-    event.step = name.into();
-    event.secret_id = arn.into();
-    event.client_request_token = token.into();
-    event
+/// The refresh-token children `tokens` derives with its keys in force.
+fn children(tokens: &TokenService) -> ChildDeriver {
+    ChildDeriver::for_ring(&tokens.keys().ring(), unix_now())
 }
 
 #[tokio::test]
 async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
-    let client = client().await;
+    let Some(client) = client() else { return };
     let name = format!("jwt-test-{}", ulid::Ulid::new());
     let old_key = generate_key();
     let arn = client.create_secret().name(&name).secret_string(&old_key).send().await.unwrap().arn.unwrap();
@@ -42,7 +42,7 @@ async fn a_rotation_makes_a_new_current_key_and_keeps_the_old_one_verifying() {
     let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
     let versions = SecretsManagerVersions(client.clone());
     for name in ["createSecret", "createSecret", "setSecret", "testSecret", "finishSecret"] {
-        rotate(&versions, &step(name, &arn, &token)).await.unwrap();
+        rotate(&versions, &arn, &token, name).await.unwrap();
     }
 
     let after = load(&source).await;
@@ -83,8 +83,8 @@ struct Rotated {
 }
 
 impl Rotated {
-    async fn new() -> Self {
-        let client = client().await;
+    async fn new() -> Option<Self> {
+        let client = client()?;
         let name = format!("jwt-test-{}", ulid::Ulid::new());
         let arn = client
             .create_secret()
@@ -104,10 +104,10 @@ impl Rotated {
         let token = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new()); // 32–64 characters, as Secrets Manager requires
         let versions = SecretsManagerVersions(client.clone());
         for name in ["createSecret", "testSecret", "finishSecret"] {
-            rotate(&versions, &step(name, &arn, &token)).await.unwrap();
+            rotate(&versions, &arn, &token, name).await.unwrap();
         }
         let fresh = TokenService::with_keys(&activated(load(&source).await), TokenSettings::default(), None);
-        Self { client, arn, stale, fresh }
+        Some(Self { client, arn, stale, fresh })
     }
 
     async fn delete(self) {
@@ -123,7 +123,7 @@ impl Rotated {
 
 #[tokio::test]
 async fn a_verifier_that_missed_the_rotation_reloads_on_the_new_kid() {
-    let rotated = Rotated::new().await;
+    let Some(rotated) = Rotated::new().await else { return };
     let (stale, fresh) = (&rotated.stale, &rotated.fresh);
     let new_token = fresh.issue("u1", "joe", 0, unix_now()).unwrap().token;
 
@@ -140,18 +140,18 @@ async fn a_verifier_that_missed_the_rotation_reloads_on_the_new_kid() {
 /// rotation the first instance derived the child with; after reloading, it finds that child.
 #[tokio::test]
 async fn refresh_children_follow_the_keys_an_instance_reloads() {
-    let rotated = Rotated::new().await;
+    let Some(rotated) = Rotated::new().await else { return };
     let (stale, fresh) = (&rotated.stale, &rotated.fresh);
     let parent = RefreshToken::generate();
-    let child = fresh.children().child_of(&parent);
+    let child = children(fresh).child_of(&parent);
 
-    assert!(stale.children().find_child(&parent, &child.hash()).is_none());
+    assert!(children(stale).find_child(&parent, &child.hash()).is_none());
     assert!(stale.reload_keys_if_older_than(std::time::Duration::ZERO).await.unwrap());
-    let found = stale.children().find_child(&parent, &child.hash()).expect("found after the reload");
+    let found = children(stale).find_child(&parent, &child.hash()).expect("found after the reload");
     assert_eq!(found.expose(), child.expose());
     // Reloaded within the activation delay, it still derives with the old key; the fresh one
     // finds those children too.
-    let meanwhile = stale.children().child_of(&parent);
-    assert!(fresh.children().find_child(&parent, &meanwhile.hash()).is_some());
+    let meanwhile = children(stale).child_of(&parent);
+    assert!(children(fresh).find_child(&parent, &meanwhile.hash()).is_some());
     rotated.delete().await;
 }

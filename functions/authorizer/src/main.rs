@@ -4,13 +4,11 @@
 // deeper than its default query depth of 128.
 #![recursion_limit = "256"]
 
-use auth_core::{api, identity::Authenticator, store};
+use auth_core::{api, wiring};
 use lambda_runtime::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    auth_core::logging::init();
-    let aws = store::Aws::from_env();
-    let authenticator = Authenticator::from_env(&aws).await?;
-    run(service_fn(|event| api::authorizer(&authenticator, event))).await
+    let authorizer = wiring::Authorizer::build(&wiring::start()).await?;
+    run(service_fn(|event| api::authorizer(&authorizer.authenticator, event))).await
 }

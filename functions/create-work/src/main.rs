@@ -1,13 +1,10 @@
 //! `POST /work`: wiring only; the behaviour is `auth_core::api::create_work`.
 
-use auth_core::{api, identity::Authenticator, store};
+use auth_core::{api, wiring};
 use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    auth_core::logging::init();
-    let aws = store::Aws::from_env();
-    let authenticator = Authenticator::local_from_env(&aws)?;
-    let items = store::WorkItemTable::from_env(&aws)?;
-    run(service_fn(|request| api::create_work(&items, authenticator.as_ref(), request))).await
+    let work = wiring::Work::build(&wiring::start())?;
+    run(service_fn(|request| api::create_work(&work.items, &work.callers, request))).await
 }

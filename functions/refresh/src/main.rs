@@ -1,14 +1,10 @@
 //! `POST /refresh`: wiring only; the behaviour is `auth_core::api::refresh`.
 
-use auth_core::{api, store};
+use auth_core::{api, wiring};
 use lambda_http::{Error, run, service_fn};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
-    auth_core::logging::init();
-    let aws = store::Aws::from_env();
-    let issuer = api::Issuer::from_env(&aws).await?;
-    let users = store::UserTable::from_env(&aws)?;
-    let sessions = store::RefreshTokenTable::from_env(&aws)?;
-    run(service_fn(|request| api::refresh(&users, &sessions, &issuer, request))).await
+    let refresh = wiring::Refresh::build(&wiring::start()).await?;
+    run(service_fn(|request| api::refresh(&refresh.users, &refresh.sessions, &refresh.issuer, request))).await
 }

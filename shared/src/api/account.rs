@@ -1,22 +1,32 @@
 //! `POST /signup` and `POST /auth`.
 
 use lambda_http::{Body, Request, Response, http::StatusCode};
+use serde::Deserialize;
 
-use super::{Credentials, Issuer, now_rfc3339};
+use super::session::Issuer;
 use crate::{
-    ApiError, http,
-    lockout::{Admission, LoginAttempts, unix_now_ms},
+    clock::{now_rfc3339, unix_now_ms},
+    error::{ApiError, respond},
+    http,
+    lockout::{Admission, LoginAttempts},
     passwords::{self, Password},
     refresh::RefreshTokens,
-    users::{CreateUser, FindUser, User, Username},
+    users::{CreateUser, Creation, FindUser, User, Username},
 };
+
+/// The body of `POST /signup` and `POST /auth`. Deliberately not `Debug`: it holds a password.
+#[derive(Deserialize)]
+pub struct Credentials {
+    pub username: String,
+    pub password: String,
+}
 
 /// `POST /signup {"username", "password"}`: `201`, or `409` if the name is taken.
 pub async fn signup<S: CreateUser>(
     users: &S,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(create_account(users, &request).await)
+    respond(create_account(users, &request).await)
 }
 
 #[tracing::instrument(name = "signup", skip_all)]
@@ -32,9 +42,13 @@ async fn create_account<S: CreateUser>(users: &S, request: &Request) -> Result<R
         token_version: 0,
         disabled: false,
     };
-    users.create_user(&user).await?;
-    tracing::info!(user_id = %user.user_id, "user created");
-    Ok(http::envelope(StatusCode::CREATED, "Success", "User created"))
+    match users.create_user(&user).await? {
+        Creation::Created => {
+            tracing::info!(user_id = %user.user_id, "user created");
+            Ok(http::envelope(StatusCode::CREATED, "Success", "User created"))
+        }
+        Creation::NameTaken => Err(ApiError::UserExists),
+    }
 }
 
 /// `POST /auth {"username", "password"}`: `200` with an access and a refresh token, `401` with
@@ -46,7 +60,7 @@ pub async fn auth<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     issuer: &Issuer,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(login(users, attempts, sessions, issuer, &request).await)
+    respond(login(users, attempts, sessions, issuer, &request).await)
 }
 
 #[tracing::instrument(name = "auth", skip_all)]

@@ -5,9 +5,9 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 use serde::Deserialize;
 
 use crate::{
-    identity::{Authenticator, Rejection},
+    clock::unix_now,
+    identity::{Authenticator, Rejection, token_from_authorization},
     store::StoreError,
-    tokens::{self, unix_now},
     users::FindUser,
 };
 
@@ -49,7 +49,7 @@ pub async fn authorize<U: FindUser>(
         tracing::info!("denied: no single Authorization header");
         return Ok(response);
     };
-    let Some(token) = tokens::token_from_authorization(value) else {
+    let Some(token) = token_from_authorization(value) else {
         tracing::info!("denied: unsupported Authorization scheme or shape");
         return Ok(response);
     };

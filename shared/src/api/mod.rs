@@ -1,31 +1,21 @@
-//! The Lambda handlers, generic over the store capabilities they use.
+//! The Lambda handlers, generic over the domain capabilities they use.
 //!
-//! Each public handler never fails at the Lambda level: every error becomes a JSON response in
-//! [`crate::error`].
+//! Each public handler never fails at the Lambda level with a request's fault: every error
+//! becomes a JSON response in [`crate::error`].
 
 mod account;
 mod authorizer;
+mod caller;
+mod rotate_key;
 mod session;
 mod work;
 
-pub use account::{auth, signup};
+pub use account::{Credentials, auth, signup};
 pub use authorizer::{AuthorizerHeaders, AuthorizerRequest, authorize, authorizer};
+pub use caller::{Callers, IdentifyCaller};
+pub use rotate_key::rotate_key;
 pub use session::{Issuer, LogoutRequest, RefreshRequest, logout, refresh};
 pub use work::{NewWorkItem, create_work, list_work};
-
-use serde::Deserialize;
-
-/// The body of `POST /signup` and `POST /auth`. Deliberately not `Debug`: it holds a password.
-#[derive(Deserialize)]
-pub struct Credentials {
-    pub username: String,
-    pub password: String,
-}
-
-/// Now, as RFC 3339 in UTC.
-fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
-}
 
 #[cfg(test)]
 mod tests;

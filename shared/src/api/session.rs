@@ -6,15 +6,14 @@ use lambda_http::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::caller::IdentifyCaller;
 use crate::{
-    ApiError,
-    config::ConfigError,
+    clock::{unix_now, unix_now_ms},
+    error::{ApiError, respond},
     http,
-    identity::{Authenticator, authenticate},
-    lockout::unix_now_ms,
-    refresh::{Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
-    store::Aws,
-    tokens::{RELOAD_ON_UNKNOWN_KID_AFTER, SIGNER_KEYS_MAX_AGE, TokenService, unix_now},
+    keys::{RELOAD_ON_UNKNOWN_KID_AFTER, SIGNER_KEYS_MAX_AGE},
+    refresh::{ChildDeriver, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
+    tokens::TokenService,
     users::{FindUser, RevokeUserTokens, User, Username},
 };
 
@@ -26,9 +25,9 @@ pub struct Issuer {
 }
 
 impl Issuer {
-    /// Loads the signing keys once; without them the function refuses to start.
-    pub async fn from_env(aws: &Aws) -> Result<Self, ConfigError> {
-        Ok(Self { tokens: TokenService::from_env(aws).await?, refresh: RefreshSettings::from_env()? })
+    /// Derives refresh-token children with the keys in force (as of the last reload).
+    fn children(&self) -> ChildDeriver {
+        ChildDeriver::for_ring(&self.tokens.keys().ring(), unix_now())
     }
 
     /// A refresh record for `token` in `family_id`, valid from `now` (seconds).
@@ -81,12 +80,12 @@ impl Issuer {
         parent: &RefreshToken,
         child_hash: &str,
     ) -> Result<Option<RefreshToken>, ApiError> {
-        if let Some(child) = self.tokens.children().find_child(parent, child_hash) {
+        if let Some(child) = self.children().find_child(parent, child_hash) {
             return Ok(Some(child));
         }
         let reloaded = self.tokens.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await;
         reloaded.map_err(|e| ApiError::Unavailable(Box::new(e)))?;
-        Ok(self.tokens.children().find_child(parent, child_hash))
+        Ok(self.children().find_child(parent, child_hash))
     }
 
     /// The `200` body of `/auth` and `/refresh`: a new access token plus `refresh`.
@@ -136,7 +135,7 @@ pub async fn refresh<U: FindUser, R: RefreshTokens>(
     issuer: &Issuer,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(rotate(users, store, issuer, &request).await)
+    respond(rotate(users, store, issuer, &request).await)
 }
 
 #[tracing::instrument(name = "refresh", skip_all)]
@@ -162,7 +161,7 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
         .filter(|u| u.user_id == family.user_id && !u.disabled && u.token_version == family.token_version)
         .ok_or(ApiError::InvalidRefreshToken)?;
 
-    let mut child = issuer.tokens.children().child_of(&presented);
+    let mut child = issuer.children().child_of(&presented);
     let child_record = issuer.record(&child, &parent.family_id, &user, now);
     let outcome = match parent.used_at_ms {
         Some(_) => Rotation::AlreadyUsed,
@@ -204,23 +203,23 @@ pub struct LogoutRequest {
 
 /// `POST /logout` (authenticated): `{"refresh_token"}` revokes that session, `{"all": true}`
 /// every session and access token of the caller. `204` either way.
-pub async fn logout<U: RevokeUserTokens, R: RefreshTokens, V: FindUser>(
+pub async fn logout<U: RevokeUserTokens, R: RefreshTokens, C: IdentifyCaller>(
     users: &U,
     store: &R,
-    authenticator: Option<&Authenticator<V>>,
+    callers: &C,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(end_sessions(users, store, authenticator, &request).await)
+    respond(end_sessions(users, store, callers, &request).await)
 }
 
 #[tracing::instrument(name = "logout", skip_all)]
-async fn end_sessions<U: RevokeUserTokens, R: RefreshTokens, V: FindUser>(
+async fn end_sessions<U: RevokeUserTokens, R: RefreshTokens, C: IdentifyCaller>(
     users: &U,
     store: &R,
-    authenticator: Option<&Authenticator<V>>,
+    callers: &C,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let identity = authenticate(request, authenticator, unix_now()).await?;
+    let identity = callers.caller(request, unix_now()).await?;
     let LogoutRequest { refresh_token, all } = http::json_body(request)?;
     match (refresh_token, all) {
         (None, true) => {

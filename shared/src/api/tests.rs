@@ -7,12 +7,13 @@ use serde_json::{Value, json};
 
 use super::*;
 use crate::{
-    config::{SigningKeys, SigningSecret, TokenSettings},
+    clock::unix_now,
     identity::{Authenticator, Rejection},
+    keys::{SigningKeys, SigningSecret},
     refresh::{RefreshSettings, RefreshToken},
     store::StoreError,
     testing::{FakeStore, unreachable_key_source},
-    tokens::{TokenError, TokenService, unix_now},
+    tokens::{TokenError, TokenService, TokenSettings},
     work::WorkItem,
 };
 
@@ -38,9 +39,14 @@ fn authenticator(store: &FakeStore) -> Authenticator<&FakeStore> {
     Authenticator::new(tokens(), store)
 }
 
-/// No authenticator: as deployed, where only the authorizer's context counts.
-fn no_auth() -> Option<&'static Authenticator<FakeStore>> {
-    None
+/// As deployed, where only the authorizer's context counts.
+fn no_auth() -> &'static Callers<FakeStore> {
+    &Callers::Authorizer
+}
+
+/// As under `cargo lambda watch`: the header is verified against `store`.
+fn verifying(store: &FakeStore) -> Callers<&FakeStore> {
+    Callers::Verify(Box::new(authenticator(store)))
 }
 
 /// A store holding the user the sample events' authorizer context names.
@@ -285,19 +291,22 @@ async fn a_cached_authorizer_decision_past_the_token_expiry_is_refused() {
 #[tokio::test]
 async fn without_an_authorizer_the_header_is_verified_or_refused() {
     let store = store_with_event_user();
-    let auth = authenticator(&store);
     let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
-    for (header, verifier, expected) in [
-        (Some(format!("JWT {token}")), Some(&auth), 200),
-        (Some(format!("Bearer {token}")), Some(&auth), 200),
-        (Some(format!("JWT {token}")), None, 401),
-        (None, Some(&auth), 401),
-        (Some(format!("Basic {token}")), Some(&auth), 401),
-        (Some(format!("JWT {token}x")), Some(&auth), 401),
+    for (header, verifies, expected) in [
+        (Some(format!("JWT {token}")), true, 200),
+        (Some(format!("Bearer {token}")), true, 200),
+        (Some(format!("JWT {token}")), false, 401),
+        (None, true, 401),
+        (Some(format!("Basic {token}")), true, 401),
+        (Some(format!("JWT {token}x")), true, 401),
     ] {
         let request = event(LIST_WORK, without_authorizer(header.clone()));
-        let response = list_work(&store, verifier, request).await.unwrap();
-        assert_eq!(response.status(), expected, "{header:?} verifier={}", verifier.is_some());
+        let response = if verifies {
+            list_work(&store, &verifying(&store), request).await.unwrap()
+        } else {
+            list_work(&store, &Callers::<&FakeStore>::Authorizer, request).await.unwrap()
+        };
+        assert_eq!(response.status(), expected, "{header:?} verifier={verifies}");
     }
 }
 
@@ -338,10 +347,7 @@ async fn create_work_refuses_bad_titles_and_strangers_and_stores_nothing() {
         (event(CREATE_WORK, with_body(json!({"title": 7}))), 400),
         (event(CREATE_WORK, without_authorizer(None)), 401),
     ] {
-        assert_eq!(
-            create_work(&store, Some(&authenticator(&store)), request).await.unwrap().status(),
-            expected
-        );
+        assert_eq!(create_work(&store, &verifying(&store), request).await.unwrap().status(), expected);
     }
     assert!(store.items.lock().unwrap().is_empty());
 }
@@ -521,7 +527,7 @@ async fn a_disabled_user_gets_no_tokens_and_loses_the_ones_it_has() {
     assert_eq!(login_status(&store, "joe", "correct horse battery staple").await.0, 401);
     let header = format!("Bearer {}", login["access_token"].as_str().unwrap());
     let request = event(LIST_WORK, without_authorizer(Some(header)));
-    assert_eq!(list_work(&store, Some(&authenticator(&store)), request).await.unwrap().status(), 401);
+    assert_eq!(list_work(&store, &verifying(&store), request).await.unwrap().status(), 401);
 }
 
 async fn logout_with(store: &FakeStore, access_token: &Value, body: Value) -> u16 {
@@ -530,7 +536,7 @@ async fn logout_with(store: &FakeStore, access_token: &Value, body: Value) -> u1
         without_authorizer(Some(header))(e);
         e["body"] = json!(body.to_string());
     });
-    logout(store, store, Some(&authenticator(store)), request).await.unwrap().status().as_u16()
+    logout(store, store, &verifying(store), request).await.unwrap().status().as_u16()
 }
 
 #[tokio::test]

@@ -3,31 +3,30 @@
 use lambda_http::{Body, Request, RequestExt, Response, http::StatusCode};
 use serde::Deserialize;
 
-use super::now_rfc3339;
+use super::caller::IdentifyCaller;
 use crate::{
-    ApiError, http,
-    identity::{Authenticator, authenticate},
-    tokens::unix_now,
-    users::FindUser,
+    clock::{now_rfc3339, unix_now},
+    error::{ApiError, respond},
+    http,
     work::{ListWorkItems, PageRequest, PutWorkItem, WorkItem, WorkItemView, parse_title},
 };
 
 /// `GET /work?limit=&cursor=`: the caller's items, newest first, and the next page's cursor.
-pub async fn list_work<S: ListWorkItems, U: FindUser>(
+pub async fn list_work<S: ListWorkItems, C: IdentifyCaller>(
     items: &S,
-    authenticator: Option<&Authenticator<U>>,
+    callers: &C,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(list(items, authenticator, &request).await)
+    respond(list(items, callers, &request).await)
 }
 
 #[tracing::instrument(name = "list work", skip_all)]
-async fn list<S: ListWorkItems, U: FindUser>(
+async fn list<S: ListWorkItems, C: IdentifyCaller>(
     items: &S,
-    authenticator: Option<&Authenticator<U>>,
+    callers: &C,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let identity = authenticate(request, authenticator, unix_now()).await?;
+    let identity = callers.caller(request, unix_now()).await?;
     let query = request.query_string_parameters_ref();
     let param = |name: &str| query.and_then(|q| q.first(name));
     let page = PageRequest::parse(param("limit"), param("cursor"))?;
@@ -50,21 +49,21 @@ pub struct NewWorkItem {
 }
 
 /// `POST /work {"title"}`: `201` with the stored item.
-pub async fn create_work<S: PutWorkItem, U: FindUser>(
+pub async fn create_work<S: PutWorkItem, C: IdentifyCaller>(
     items: &S,
-    authenticator: Option<&Authenticator<U>>,
+    callers: &C,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    http::respond(create(items, authenticator, &request).await)
+    respond(create(items, callers, &request).await)
 }
 
 #[tracing::instrument(name = "create work", skip_all)]
-async fn create<S: PutWorkItem, U: FindUser>(
+async fn create<S: PutWorkItem, C: IdentifyCaller>(
     items: &S,
-    authenticator: Option<&Authenticator<U>>,
+    callers: &C,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
-    let identity = authenticate(request, authenticator, unix_now()).await?;
+    let identity = callers.caller(request, unix_now()).await?;
     let NewWorkItem { title } = http::json_body(request)?;
     let item = WorkItem {
         user_id: identity.user_id,

@@ -1,9 +1,11 @@
 use aws_sdk_dynamodb::Client;
 
-use auth_core::store::{
+use auth_core::dynamodb::{
     self, LOGIN_ATTEMPTS_TABLE, LoginAttemptTable, REFRESH_TOKENS_TABLE, RefreshTokenTable, USERS_TABLE,
     UserTable, WORK_ITEMS_TABLE, WorkItemTable,
 };
+
+use crate::support;
 
 /// A fresh, randomly named pair of tables, deleted again on drop.
 pub struct TestTables {
@@ -15,23 +17,22 @@ pub struct TestTables {
 }
 
 impl TestTables {
-    pub async fn new() -> Self {
-        let endpoint = std::env::var("AWS_ENDPOINT_URL_DYNAMODB")
-            .expect("AWS_ENDPOINT_URL_DYNAMODB is unset: run `make test`, which starts DynamoDB Local");
+    /// `None` when no DynamoDB Local runs.
+    pub async fn new() -> Option<Self> {
+        let endpoint = support::local("AWS_ENDPOINT_URL_DYNAMODB", "the DynamoDB Local suite")?;
         assert!(
             endpoint.starts_with("http://127.0.0.1:") || endpoint.starts_with("http://localhost:"),
             "refusing to create test tables on {endpoint}: only DynamoDB Local is allowed"
         );
-        let aws = store::aws_config();
-        let client = Client::new(&aws);
+        let client = Client::new(&support::sdk_config());
         let suffix = ulid::Ulid::new().to_string().to_lowercase();
         let [users, work_items, attempts, refresh] =
             ["users", "work", "attempts", "refresh"].map(|table| format!("test-{table}-{suffix}"));
-        store::create_table_if_absent(&client, &users, &USERS_TABLE).await.unwrap();
-        store::create_table_if_absent(&client, &work_items, &WORK_ITEMS_TABLE).await.unwrap();
-        store::create_table_if_absent(&client, &attempts, &LOGIN_ATTEMPTS_TABLE).await.unwrap();
-        store::create_table_if_absent(&client, &refresh, &REFRESH_TOKENS_TABLE).await.unwrap();
-        Self { client, users, work_items, attempts, refresh }
+        dynamodb::create_table_if_absent(&client, &users, &USERS_TABLE).await.unwrap();
+        dynamodb::create_table_if_absent(&client, &work_items, &WORK_ITEMS_TABLE).await.unwrap();
+        dynamodb::create_table_if_absent(&client, &attempts, &LOGIN_ATTEMPTS_TABLE).await.unwrap();
+        dynamodb::create_table_if_absent(&client, &refresh, &REFRESH_TOKENS_TABLE).await.unwrap();
+        Some(Self { client, users, work_items, attempts, refresh })
     }
 
     pub fn user_table(&self) -> UserTable {
@@ -67,7 +68,7 @@ impl Drop for TestTables {
             let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             runtime.block_on(async {
                 for name in names {
-                    let _ = store::delete_table(&client, &name).await;
+                    let _ = dynamodb::delete_table(&client, &name).await;
                 }
             });
         })
@@ -93,6 +94,7 @@ pub async fn stalled_database_client() -> Client {
 }
 
 async fn client_for(endpoint: &str) -> Client {
-    let aws = store::aws_config();
-    Client::from_conf(aws_sdk_dynamodb::config::Builder::from(&aws).endpoint_url(endpoint).build())
+    Client::from_conf(
+        aws_sdk_dynamodb::config::Builder::from(&support::sdk_config()).endpoint_url(endpoint).build(),
+    )
 }

@@ -3,4 +3,6 @@
 mod handlers;
 mod helpers;
 mod store;
+#[path = "../support/mod.rs"]
+mod support;
 mod template;

@@ -1,10 +1,11 @@
 use std::time::{Duration, Instant};
 
 use auth_core::{
+    dynamodb::UserTable,
     lockout::{Admission, LoginAttempts},
     refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
-    store::{StoreError, UserTable},
-    users::{CreateUser, FindUser, RevokeUserTokens, User, Username},
+    store::StoreError,
+    users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
 };
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -35,7 +36,7 @@ fn item(user_id: &str, n: u64) -> WorkItem {
 
 #[tokio::test]
 async fn a_created_user_is_found_by_its_canonical_name() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let users = tables.user_table();
     let joe = user("Joe");
     users.create_user(&joe).await.unwrap();
@@ -45,31 +46,31 @@ async fn a_created_user_is_found_by_its_canonical_name() {
 
 #[tokio::test]
 async fn an_unknown_user_is_not_found() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     assert_eq!(tables.user_table().find_user(&Username::parse("nobody").unwrap()).await.unwrap(), None);
 }
 
 #[tokio::test]
 async fn a_taken_username_is_a_conflict_and_the_first_user_is_kept() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let users = tables.user_table();
     let first = user("joe");
     users.create_user(&first).await.unwrap();
-    assert!(matches!(users.create_user(&user("JOE")).await, Err(StoreError::Conflict)));
+    assert!(matches!(users.create_user(&user("JOE")).await, Ok(Creation::NameTaken)));
     assert_eq!(users.find_user(&first.username).await.unwrap(), Some(first));
     assert_eq!(tables.count(&tables.users).await, 1);
 }
 
 #[tokio::test]
 async fn twenty_concurrent_signups_for_one_name_create_exactly_one_user() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let attempts = (0..20).map(|_| {
         let users = tables.user_table();
         tokio::spawn(async move { users.create_user(&user("racer")).await })
     });
     let results: Vec<_> = futures_results(attempts).await;
-    assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-    assert_eq!(results.iter().filter(|r| matches!(r, Err(StoreError::Conflict))).count(), 19);
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(Creation::Created))).count(), 1);
+    assert_eq!(results.iter().filter(|r| matches!(r, Ok(Creation::NameTaken))).count(), 19);
     assert_eq!(tables.count(&tables.users).await, 1);
 }
 
@@ -83,7 +84,7 @@ async fn futures_results<T>(handles: impl Iterator<Item = tokio::task::JoinHandl
 
 #[tokio::test]
 async fn work_items_list_newest_first_and_only_the_callers() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let work = tables.work_table();
     for n in 1..=3 {
         work.put_work_item(&item("alice", n)).await.unwrap();
@@ -98,7 +99,7 @@ async fn work_items_list_newest_first_and_only_the_callers() {
 
 #[tokio::test]
 async fn paging_visits_every_item_once_and_ends_with_no_cursor() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let work = tables.work_table();
     for n in 1..=7 {
         work.put_work_item(&item("alice", n)).await.unwrap();
@@ -120,7 +121,7 @@ async fn paging_visits_every_item_once_and_ends_with_no_cursor() {
 
 #[tokio::test]
 async fn a_cursor_never_reaches_another_users_items() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let work = tables.work_table();
     for n in 1..=4 {
         work.put_work_item(&item("alice", n)).await.unwrap();
@@ -152,7 +153,7 @@ async fn a_hung_database_is_unavailable_after_the_operation_timeout() {
 
 #[tokio::test]
 async fn attempts_count_as_failures_before_the_check_lock_with_backoff_and_clear_on_success() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let attempts = tables.attempt_table();
     let joe = Username::parse("joe").unwrap();
     assert_eq!(attempts.failed_logins(&joe).await.unwrap(), None);
@@ -179,7 +180,7 @@ async fn attempts_count_as_failures_before_the_check_lock_with_backoff_and_clear
 
 #[tokio::test]
 async fn concurrent_attempts_each_get_their_own_count_and_none_passes_the_lock() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let joe = Username::parse("joe").unwrap();
     let handles = (0..30).map(|_| {
         let (attempts, joe) = (tables.attempt_table(), joe.clone());
@@ -203,7 +204,7 @@ async fn concurrent_attempts_each_get_their_own_count_and_none_passes_the_lock()
 
 #[tokio::test]
 async fn a_record_stored_without_a_lock_field_still_admits() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let attempts = tables.attempt_table();
     tables
         .client
@@ -244,7 +245,7 @@ fn refresh_record(hash: &str, family_id: &str) -> RefreshRecord {
 
 #[tokio::test]
 async fn a_family_starts_with_its_root_token_and_both_are_found() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let sessions = tables.refresh_table();
     sessions.start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
     assert_eq!(sessions.find_token("root").await.unwrap(), Some(refresh_record("root", "f1")));
@@ -254,7 +255,7 @@ async fn a_family_starts_with_its_root_token_and_both_are_found() {
 
 #[tokio::test]
 async fn rotation_consumes_the_parent_once_and_stores_the_child() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let sessions = tables.refresh_table();
     sessions.start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
     let root = refresh_record("root", "f1");
@@ -271,7 +272,7 @@ async fn rotation_consumes_the_parent_once_and_stores_the_child() {
 
 #[tokio::test]
 async fn a_revoked_or_outdated_family_cannot_rotate() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let sessions = tables.refresh_table();
     sessions.start_family(&family("f1", 3), &refresh_record("root", "f1")).await.unwrap();
     let root = refresh_record("root", "f1");
@@ -291,7 +292,7 @@ async fn a_revoked_or_outdated_family_cannot_rotate() {
 
 #[tokio::test]
 async fn twenty_concurrent_rotations_of_one_token_mint_one_child() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     tables.refresh_table().start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
     let handles = (0..20).map(|n| {
         let sessions = tables.refresh_table();
@@ -307,7 +308,7 @@ async fn twenty_concurrent_rotations_of_one_token_mint_one_child() {
 
 #[tokio::test]
 async fn revoking_all_tokens_bumps_the_version_only_for_the_owner() {
-    let tables = TestTables::new().await;
+    let Some(tables) = TestTables::new().await else { return };
     let users = tables.user_table();
     let joe = user("joe");
     users.create_user(&joe).await.unwrap();

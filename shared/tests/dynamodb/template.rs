@@ -1,6 +1,6 @@
 //! `template.yaml` deploys exactly the tables the code creates locally: no drift.
 
-use auth_core::store::{
+use auth_core::dynamodb::{
     LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE,
 };
 use serde_norway::Value;

@@ -7,12 +7,12 @@
 #[path = "floors/echo_dynamodb.rs"]
 mod echo_dynamodb;
 
-use auth_core::store;
+use auth_core::{config::Config, wiring};
 use aws_sdk_dynamodb::types::AttributeValue;
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let dynamodb = store::Aws::from_env().dynamodb();
+    let dynamodb = wiring::aws(&Config::from_process()).dynamodb();
     let item = dynamodb
         .get_item()
         .table_name("signing-keys")

@@ -5,9 +5,9 @@
 #[path = "floors/echo_dynamodb.rs"]
 mod echo_dynamodb;
 
-use auth_core::store;
+use auth_core::{config::Config, wiring};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    echo_dynamodb::serve(store::Aws::from_env().dynamodb()).await
+    echo_dynamodb::serve(wiring::aws(&Config::from_process()).dynamodb()).await
 }

@@ -6,16 +6,16 @@
 #[path = "floors/echo_dynamodb.rs"]
 mod echo_dynamodb;
 
-use auth_core::{config::required_env, store};
+use auth_core::{config::Config, wiring};
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), lambda_runtime::Error> {
-    let aws = store::Aws::from_env();
+    let aws = wiring::aws(&Config::from_process());
     let dynamodb = aws.dynamodb();
     let secrets = aws_sdk_secretsmanager::Client::new(aws.config());
     let key = secrets
         .get_secret_value()
-        .secret_id(required_env("JWT_SECRET_ARN")?)
+        .secret_id(std::env::var("JWT_SECRET_ARN")?)
         .version_stage("AWSCURRENT")
         .send()
         .await?;

@@ -4,12 +4,15 @@
 
 use std::{collections::HashMap, future::Future};
 
-use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
+use super::SigningSecret;
+use crate::BoxError;
 
-use crate::{BoxError, config::SigningSecret};
-
-const CURRENT: &str = "AWSCURRENT";
-const PENDING: &str = "AWSPENDING";
+/// The stage of the key that signs.
+pub const CURRENT: &str = "AWSCURRENT";
+/// The stage of a key being rotated in.
+pub const PENDING: &str = "AWSPENDING";
+/// The stage of the key before the current one.
+pub const PREVIOUS: &str = "AWSPREVIOUS";
 
 /// Why a rotation step failed; Secrets Manager retries the step and reports the failure.
 #[derive(Debug, thiserror::Error)]
@@ -22,22 +25,6 @@ pub enum RotationError {
     BadPendingKey,
     #[error("Secrets Manager call failed")]
     Store(#[source] BoxError),
-}
-
-impl From<RotationError> for lambda_runtime::Diagnostic {
-    /// What Secrets Manager records of a failed step: a type per cause and the whole error chain
-    /// (which names no key), also logged.
-    fn from(error: RotationError) -> Self {
-        let error_message = crate::error::error_chain(&error);
-        tracing::error!(error = %error_message, "rotation step failed");
-        let error_type = match error {
-            RotationError::UnknownStep(_) => "UnknownStep",
-            RotationError::NotPending(_) => "NotPending",
-            RotationError::BadPendingKey => "BadPendingKey",
-            RotationError::Store(_) => "SecretsManagerFailed",
-        };
-        Self { error_type: error_type.into(), error_message }
-    }
 }
 
 /// The Secrets Manager calls rotation needs.
@@ -78,13 +65,15 @@ pub fn generate_key() -> String {
     crate::random_base64url::<48>()
 }
 
-/// Runs one rotation step. Every step is idempotent: Secrets Manager may call it again.
-#[tracing::instrument(name = "rotate signing key", skip_all, fields(step = %event.step))]
+/// Runs `step` of rotating `secret` to version `token`. Every step is idempotent: Secrets
+/// Manager may call it again.
+#[tracing::instrument(name = "rotate signing key", skip(store, secret, token))]
 pub async fn rotate<S: SecretVersions>(
     store: &S,
-    event: &SecretsManagerSecretRotationEvent,
+    secret: &str,
+    token: &str,
+    step: &str,
 ) -> Result<(), RotationError> {
-    let (secret, token) = (event.secret_id.as_str(), event.client_request_token.as_str());
     let versions = store.version_stages(secret).await.map_err(RotationError::Store)?;
     let stages = versions.get(token);
     if stages.is_some_and(|s| s.iter().any(|s| s == CURRENT)) {
@@ -92,7 +81,7 @@ pub async fn rotate<S: SecretVersions>(
         return Ok(());
     }
     let pending = stages.is_some_and(|s| s.iter().any(|s| s == PENDING));
-    match event.step.as_str() {
+    match step {
         "createSecret" => {
             if stages.is_some() && !pending {
                 return Err(RotationError::NotPending(token.to_owned()));
@@ -122,69 +111,11 @@ pub async fn rotate<S: SecretVersions>(
     }
 }
 
-/// The Secrets Manager adapter.
-pub struct SecretsManagerVersions(pub aws_sdk_secretsmanager::Client);
-
-impl SecretVersions for SecretsManagerVersions {
-    async fn version_stages(&self, secret_id: &str) -> Result<HashMap<String, Vec<String>>, BoxError> {
-        let described = self.0.describe_secret().secret_id(secret_id).send().await?;
-        Ok(described.version_ids_to_stages.unwrap_or_default())
-    }
-
-    async fn value(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        stage: &str,
-    ) -> Result<Option<String>, BoxError> {
-        let result = self
-            .0
-            .get_secret_value()
-            .secret_id(secret_id)
-            .version_id(version_id)
-            .version_stage(stage)
-            .send()
-            .await;
-        match result {
-            Ok(output) => Ok(output.secret_string),
-            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
-            Err(e) => Err(e.into()),
-        }
-    }
-
-    async fn put_pending(&self, secret_id: &str, version_id: &str, value: &str) -> Result<(), BoxError> {
-        self.0
-            .put_secret_value()
-            .secret_id(secret_id)
-            .client_request_token(version_id)
-            .secret_string(value)
-            .version_stages(PENDING)
-            .send()
-            .await?;
-        Ok(())
-    }
-
-    async fn promote(
-        &self,
-        secret_id: &str,
-        version_id: &str,
-        from_version_id: Option<&str>,
-    ) -> Result<(), BoxError> {
-        self.0
-            .update_secret_version_stage()
-            .secret_id(secret_id)
-            .version_stage(CURRENT)
-            .move_to_version_id(version_id)
-            .set_remove_from_version_id(from_version_id.map(str::to_owned))
-            .send()
-            .await?;
-        Ok(())
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
+
+    use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
 
     use super::*;
 
@@ -238,10 +169,10 @@ mod tests {
         async fn promote(&self, _: &str, version_id: &str, from: Option<&str>) -> Result<(), BoxError> {
             let mut versions = self.0.lock().unwrap();
             for (id, (stages, _)) in versions.iter_mut() {
-                stages.retain(|s| s != "AWSPREVIOUS");
+                stages.retain(|s| s != PREVIOUS);
                 if Some(id.as_str()) == from {
                     stages.retain(|s| s != CURRENT);
-                    stages.push("AWSPREVIOUS".into());
+                    stages.push(PREVIOUS.into());
                 }
                 if id == version_id {
                     stages.push(CURRENT.into());
@@ -249,6 +180,14 @@ mod tests {
             }
             Ok(())
         }
+    }
+
+    /// The step `event` asks for, as the `rotate-key` function runs it.
+    async fn run(
+        store: &FakeVersions,
+        event: &SecretsManagerSecretRotationEvent,
+    ) -> Result<(), RotationError> {
+        rotate(store, &event.secret_id, &event.client_request_token, &event.step).await
     }
 
     fn event(step: &str, token: &str) -> SecretsManagerSecretRotationEvent {
@@ -265,7 +204,7 @@ mod tests {
     async fn the_four_steps_make_a_fresh_key_current_and_the_old_one_previous() {
         let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v2", &[PENDING], None)]);
         for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
-            rotate(&store, &event(step, "v2")).await.unwrap();
+            run(&store, &event(step, "v2")).await.unwrap();
         }
         assert_eq!(store.stages("v2"), [PENDING, CURRENT]);
         assert_eq!(store.stages("v1"), ["AWSPREVIOUS"]);
@@ -277,65 +216,38 @@ mod tests {
     #[tokio::test]
     async fn every_step_is_idempotent() {
         let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v2", &[PENDING], None)]);
-        rotate(&store, &event("createSecret", "v2")).await.unwrap();
+        run(&store, &event("createSecret", "v2")).await.unwrap();
         let first = store.0.lock().unwrap()["v2"].1.clone();
-        rotate(&store, &event("createSecret", "v2")).await.unwrap();
+        run(&store, &event("createSecret", "v2")).await.unwrap();
         assert_eq!(store.0.lock().unwrap()["v2"].1, first, "a retried create keeps the key");
-        rotate(&store, &event("finishSecret", "v2")).await.unwrap();
-        rotate(&store, &event("finishSecret", "v2")).await.unwrap();
+        run(&store, &event("finishSecret", "v2")).await.unwrap();
+        run(&store, &event("finishSecret", "v2")).await.unwrap();
         assert_eq!(store.stages("v1"), ["AWSPREVIOUS"]);
     }
 
     #[tokio::test]
     async fn a_weak_pending_key_fails_the_test_step_and_is_never_promoted() {
         let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v2", &[PENDING], Some("weak"))]);
-        assert!(matches!(
-            rotate(&store, &event("testSecret", "v2")).await,
-            Err(RotationError::BadPendingKey)
-        ));
+        assert!(matches!(run(&store, &event("testSecret", "v2")).await, Err(RotationError::BadPendingKey)));
     }
 
     #[tokio::test]
     async fn unknown_steps_and_versions_not_pending_are_refused() {
-        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v0", &["AWSPREVIOUS"], Some(OLD))]);
-        assert!(matches!(
-            rotate(&store, &event("testSecret", "v0")).await,
-            Err(RotationError::NotPending(_))
-        ));
-        assert!(matches!(
-            rotate(&store, &event("createSecret", "v0")).await,
-            Err(RotationError::NotPending(_))
-        ));
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v0", &[PREVIOUS], Some(OLD))]);
+        assert!(matches!(run(&store, &event("testSecret", "v0")).await, Err(RotationError::NotPending(_))));
+        assert!(matches!(run(&store, &event("createSecret", "v0")).await, Err(RotationError::NotPending(_))));
         let store = FakeVersions::with(&[("v2", &[PENDING], Some(OLD))]);
-        assert!(matches!(
-            rotate(&store, &event("dropTables", "v2")).await,
-            Err(RotationError::UnknownStep(_))
-        ));
-        assert!(rotate(&store, &event("setSecret", "v2")).await.is_ok());
+        assert!(matches!(run(&store, &event("dropTables", "v2")).await, Err(RotationError::UnknownStep(_))));
+        assert!(run(&store, &event("setSecret", "v2")).await.is_ok());
     }
 
     #[tokio::test]
     async fn the_sample_event_creates_a_pending_key() {
         let event: SecretsManagerSecretRotationEvent =
-            serde_json::from_str(include_str!("../../events/rotate-key.json")).unwrap();
+            serde_json::from_str(include_str!("../../../events/rotate-key.json")).unwrap();
         let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD))]);
-        rotate(&store, &event).await.unwrap();
+        run(&store, &event).await.unwrap();
         assert_eq!(store.stages(&event.client_request_token), [PENDING]);
-    }
-
-    #[test]
-    fn a_failed_step_reports_its_cause_by_type_with_the_whole_chain() {
-        let failed = RotationError::Store("AccessDeniedException: not allowed".into());
-        let diagnostic = lambda_runtime::Diagnostic::from(failed);
-        assert_eq!(diagnostic.error_type, "SecretsManagerFailed");
-        assert_eq!(
-            diagnostic.error_message,
-            "Secrets Manager call failed: AccessDeniedException: not allowed"
-        );
-        assert_eq!(
-            lambda_runtime::Diagnostic::from(RotationError::BadPendingKey).error_type,
-            "BadPendingKey"
-        );
     }
 
     #[test]

@@ -3,24 +3,23 @@
 //! file, one `<function> <action> <table>` line each. DynamoDB Local enforces no IAM, so
 //! `tests/iam.rs` holds `template.yaml`'s grants to these lines instead.
 
-use std::{fs::OpenOptions, io::Write, path::PathBuf};
+use std::{
+    fs::OpenOptions,
+    io::Write,
+    path::{Path, PathBuf},
+};
 
 use aws_sdk_dynamodb::config::{
     ConfigBag, Intercept, RuntimeComponents, interceptors::BeforeTransmitInterceptorContextRef,
 };
 use serde_json::Value;
 
-use crate::{BoxError, config::optional_env};
+use crate::BoxError;
 
-/// The DynamoDB client for `config`, logging its calls when `DYNAMODB_CALL_LOG` names a file
-/// and the process is a Lambda function.
-pub fn client(config: &aws_types::SdkConfig) -> aws_sdk_dynamodb::Client {
-    let mut builder = aws_sdk_dynamodb::config::Builder::from(config);
-    if let (Some(path), Some(function)) =
-        (optional_env("DYNAMODB_CALL_LOG"), optional_env("AWS_LAMBDA_FUNCTION_NAME"))
-    {
-        builder = builder.interceptor(CallLog { path: path.into(), function });
-    }
+/// The DynamoDB client for `config`, logging the calls of `function` to the file `path`.
+pub fn client(config: &aws_types::SdkConfig, path: &Path, function: &str) -> aws_sdk_dynamodb::Client {
+    let builder = aws_sdk_dynamodb::config::Builder::from(config)
+        .interceptor(CallLog { path: path.to_owned(), function: function.to_owned() });
     aws_sdk_dynamodb::Client::from_conf(builder.build())
 }
 

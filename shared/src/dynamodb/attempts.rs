@@ -1,8 +1,12 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{LOGIN_ATTEMPTS_TABLE, StoreError, Table, TableKind, classify, moot_if_condition_failed};
+use super::{
+    schema::LOGIN_ATTEMPTS_TABLE,
+    table::{Table, classify, moot_if_condition_failed},
+};
 use crate::{
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
+    store::StoreError,
     users::Username,
 };
 
@@ -12,10 +16,6 @@ pub type LoginAttemptTable = Table<LoginAttemptRecords>;
 /// Marks the failed-login table.
 #[derive(Debug, Clone, Copy)]
 pub struct LoginAttemptRecords;
-
-impl TableKind for LoginAttemptRecords {
-    const VARIABLE: &'static str = "LOGIN_ATTEMPTS_TABLE";
-}
 
 /// Conditional writes an attempt may lose to concurrent attempts on the same name before it is
 /// refused as if the name were locked: such a burst is itself a guessing attack.

@@ -1,7 +1,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, Table, TableKind, WORK_ITEMS_TABLE, classify};
-use crate::work::{Cursor, ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem};
+use super::{
+    schema::WORK_ITEMS_TABLE,
+    table::{Table, classify},
+};
+use crate::{
+    store::StoreError,
+    work::{Cursor, ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
+};
 
 /// The work-items table (`WORK_ITEMS_TABLE`).
 pub type WorkItemTable = Table<WorkItems>;
@@ -9,10 +15,6 @@ pub type WorkItemTable = Table<WorkItems>;
 /// Marks the work-items table.
 #[derive(Debug, Clone, Copy)]
 pub struct WorkItems;
-
-impl TableKind for WorkItems {
-    const VARIABLE: &'static str = "WORK_ITEMS_TABLE";
-}
 
 impl PutWorkItem for WorkItemTable {
     #[tracing::instrument(name = "store put work item", skip_all)]

@@ -3,8 +3,14 @@ use aws_sdk_dynamodb::{
     types::{AttributeValue, Put, TransactWriteItem, Update},
 };
 
-use super::{REFRESH_TOKENS_TABLE, StoreError, Table, TableKind, classify, moot_if_condition_failed};
-use crate::refresh::{Family, RefreshRecord, RefreshTokens, Rotation};
+use super::{
+    schema::REFRESH_TOKENS_TABLE,
+    table::{Table, classify, moot_if_condition_failed},
+};
+use crate::{
+    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
+    store::StoreError,
+};
 
 /// The refresh-token table (`REFRESH_TOKENS_TABLE`): token hashes and their families.
 pub type RefreshTokenTable = Table<RefreshTokenRecords>;
@@ -12,10 +18,6 @@ pub type RefreshTokenTable = Table<RefreshTokenRecords>;
 /// Marks the refresh-token table.
 #[derive(Debug, Clone, Copy)]
 pub struct RefreshTokenRecords;
-
-impl TableKind for RefreshTokenRecords {
-    const VARIABLE: &'static str = "REFRESH_TOKENS_TABLE";
-}
 
 impl RefreshTokenTable {
     fn key(hash: &str) -> AttributeValue {
@@ -150,5 +152,73 @@ impl RefreshTokens for RefreshTokenTable {
             .await;
         // Already gone (expired): nothing left to revoke.
         moot_if_condition_failed(result)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use aws_smithy_runtime_api::client::{
+        http::{HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn},
+        orchestrator::{HttpRequest, HttpResponse},
+    };
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+    use crate::testing::dynamodb_client_on;
+
+    /// A connector that answers every request with HTTP 400 and DynamoDB's JSON error `body`.
+    #[derive(Debug)]
+    struct Answers(String);
+
+    impl HttpConnector for Answers {
+        fn call(&self, _: HttpRequest) -> HttpConnectorFuture {
+            let mut response = HttpResponse::new(400u16.try_into().unwrap(), SdkBody::from(self.0.clone()));
+            response.headers_mut().insert("content-type", "application/x-amz-json-1.0");
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    fn refresh_table_answering(body: String) -> RefreshTokenTable {
+        let http = http_client_fn(move |_, _| SharedHttpConnector::new(Answers(body.clone())));
+        RefreshTokenTable::new(dynamodb_client_on(http, "http://127.0.0.1:1"), "refresh")
+    }
+
+    fn cancelled_by(reason: &str) -> String {
+        format!(
+            r#"{{"__type":"com.amazonaws.dynamodb.v20120810#TransactionCanceledException","message":"cancelled",
+                "CancellationReasons":[{{"Code":"{reason}"}},{{"Code":"None"}},{{"Code":"None"}}]}}"#
+        )
+    }
+
+    /// Real DynamoDB cancels one of two transactions on the same item with `TransactionConflict`
+    /// (DynamoDB Local serialises them instead, so this is its only test).
+    #[tokio::test]
+    async fn a_refresh_racing_another_on_the_same_token_is_retryable_not_a_reuse_nor_a_500() {
+        let token = RefreshRecord {
+            token_hash: "parent".into(),
+            family_id: "f1".into(),
+            user_id: "u1".into(),
+            username: "joe".into(),
+            expires_at: 1_900_000_000,
+            used_at_ms: None,
+            child_hash: None,
+        };
+        let raced =
+            refresh_table_answering(cancelled_by("TransactionConflict")).rotate(&token, &token, 0, 0).await;
+        assert!(matches!(raced, Err(StoreError::Unavailable(_))), "{raced:?}");
+        let used = refresh_table_answering(cancelled_by("ConditionalCheckFailed"))
+            .rotate(&token, &token, 0, 0)
+            .await;
+        assert!(matches!(used, Ok(Rotation::AlreadyUsed)), "{used:?}");
+    }
+
+    #[tokio::test]
+    async fn a_write_meeting_a_transaction_in_flight_on_its_item_is_retryable() {
+        let table = refresh_table_answering(
+            r#"{"__type":"com.amazonaws.dynamodb.v20120810#TransactionConflictException","message":"in flight"}"#
+                .into(),
+        );
+        let result = table.revoke_family("f1").await;
+        assert!(matches!(result, Err(StoreError::Unavailable(_))), "{result:?}");
     }
 }

@@ -1,7 +1,13 @@
 use aws_sdk_dynamodb::types::AttributeValue;
 
-use super::{StoreError, Table, TableKind, USERS_TABLE, classify, moot_if_condition_failed};
-use crate::users::{CreateUser, FindUser, RevokeUserTokens, User, Username};
+use super::{
+    schema::USERS_TABLE,
+    table::{Table, classify, moot_if_condition_failed},
+};
+use crate::{
+    store::StoreError,
+    users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
+};
 
 /// The users table (`USERS_TABLE`).
 pub type UserTable = Table<Users>;
@@ -10,27 +16,26 @@ pub type UserTable = Table<Users>;
 #[derive(Debug, Clone, Copy)]
 pub struct Users;
 
-impl TableKind for Users {
-    const VARIABLE: &'static str = "USERS_TABLE";
-}
-
 impl CreateUser for UserTable {
     /// A conditional put: of concurrent sign-ups for one name, exactly one succeeds.
     #[tracing::instrument(name = "store create user", skip_all)]
-    async fn create_user(&self, user: &User) -> Result<(), StoreError> {
-        self.client
+    async fn create_user(&self, user: &User) -> Result<Creation, StoreError> {
+        let result = self
+            .client
             .put_item()
             .table_name(&self.name)
             .set_item(Some(serde_dynamo::to_item(user)?))
             .condition_expression("attribute_not_exists(#k)")
             .expression_attribute_names("#k", USERS_TABLE.hash_key)
             .send()
-            .await
-            .map_err(|e| match e.as_service_error() {
-                Some(s) if s.is_conditional_check_failed_exception() => StoreError::Conflict,
-                _ => classify(e),
-            })?;
-        Ok(())
+            .await;
+        match result {
+            Ok(_) => Ok(Creation::Created),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(Creation::NameTaken)
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 }
 

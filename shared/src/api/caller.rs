@@ -1,0 +1,67 @@
+//! Who is calling a protected route: decided once at start-up for the whole function, asked by
+//! each handler.
+
+use std::future::Future;
+
+use lambda_http::{Request, RequestExt, http::header::AUTHORIZATION, request::RequestContext};
+use serde_json::{Map, Value};
+
+use crate::{
+    error::ApiError,
+    identity::{Authenticator, Identity, Rejection, token_from_authorization},
+    tokens::LEEWAY_SECONDS,
+    users::FindUser,
+};
+
+/// Answers "who is calling" for a request to a protected route, or refuses it with `401`.
+pub trait IdentifyCaller {
+    fn caller(&self, request: &Request, now: u64) -> impl Future<Output = Result<Identity, ApiError>> + Send;
+}
+
+/// The two ways a function knows its caller, chosen by its configuration (see
+/// [`crate::wiring`]).
+pub enum Callers<U> {
+    /// Deployed, behind the authorizer: the identity in its context, whose `exp` is checked again
+    /// here since API Gateway may serve a cached decision. A request without one is refused.
+    Authorizer,
+    /// Where no authorizer runs (`cargo lambda watch`): that context if present, else the
+    /// `Authorization` header verified in full, as the authorizer would.
+    Verify(Box<Authenticator<U>>),
+}
+
+impl<U: FindUser + Sync> IdentifyCaller for Callers<U> {
+    async fn caller(&self, request: &Request, now: u64) -> Result<Identity, ApiError> {
+        if let Some(identity) = authorizer_identity(request) {
+            return if now <= identity.expires_at + LEEWAY_SECONDS {
+                Ok(identity)
+            } else {
+                Err(ApiError::Unauthorized)
+            };
+        }
+        let Self::Verify(authenticator) = self else { return Err(ApiError::Unauthorized) };
+        let mut values = request.headers().get_all(AUTHORIZATION).iter();
+        let (Some(value), None) = (values.next(), values.next()) else {
+            return Err(ApiError::Unauthorized);
+        };
+        let token = value.to_str().ok().and_then(token_from_authorization).ok_or(ApiError::Unauthorized)?;
+        match authenticator.verify(token, now).await {
+            Ok(identity) => Ok(identity),
+            Err(Rejection::Store(error)) => Err(error.into()),
+            Err(error) if error.is_undecided() => Err(ApiError::Unavailable(Box::new(error))),
+            Err(error) => {
+                tracing::info!(%error, "access token refused");
+                Err(ApiError::Unauthorized)
+            }
+        }
+    }
+}
+
+/// The identity an authorizer attached to the request, if any.
+fn authorizer_identity(request: &Request) -> Option<Identity> {
+    let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
+        return None;
+    };
+    let fields = &context.authorizer.as_ref()?.fields;
+    let map: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+    Identity::from_authorizer_context(&map)
+}

@@ -1,0 +1,19 @@
+//! The DynamoDB adapter: the domain's store traits on real tables, and the table definitions
+//! `template.yaml` deploys.
+
+mod attempts;
+mod refresh;
+mod schema;
+mod table;
+mod users;
+mod work;
+
+pub use attempts::LoginAttemptTable;
+pub use refresh::RefreshTokenTable;
+pub use schema::{
+    LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE,
+    create_table_if_absent, delete_table,
+};
+pub use table::Table;
+pub use users::UserTable;
+pub use work::WorkItemTable;

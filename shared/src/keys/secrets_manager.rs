@@ -1,0 +1,190 @@
+//! The Secrets Manager adapter for key material: the deployed [`KeySource`], and the calls
+//! [`rotation`](super::rotation) makes.
+
+use std::{collections::HashMap, time::Duration, time::SystemTime};
+
+use super::{
+    BoxFuture, KeyError, KeySource, SigningKeys, SigningSecret,
+    rotation::{CURRENT, PENDING, PREVIOUS, SecretVersions},
+};
+use crate::BoxError;
+
+/// The `AWSCURRENT` and `AWSPREVIOUS` versions of the signing secret (`JWT_SECRET_ARN`).
+#[derive(Debug, Clone)]
+pub struct SecretsManagerKeys {
+    pub client: aws_sdk_secretsmanager::Client,
+    pub arn: String,
+}
+
+impl KeySource for SecretsManagerKeys {
+    /// Most cold starts come long after a rotation, and make one request instead of two.
+    fn load(&self, previous_verifies_for: Duration) -> BoxFuture<'_, Result<SigningKeys, KeyError>> {
+        Box::pin(async move {
+            let (current, current_created) = secret_version(&self.client, &self.arn, CURRENT)
+                .await?
+                .ok_or_else(|| KeyError::Unreadable("the secret has no AWSCURRENT value".into()))?;
+            let previous_verifies = current_created
+                .and_then(|created| created.checked_add(previous_verifies_for))
+                .is_none_or(|until| SystemTime::now() < until);
+            let previous = if previous_verifies {
+                secret_version(&self.client, &self.arn, PREVIOUS).await?.map(|(secret, _)| secret)
+            } else {
+                None
+            };
+            Ok(SigningKeys { current, previous, current_created })
+        })
+    }
+}
+
+/// One staged version of the secret and when it was created; `None` if that stage does not exist
+/// (yet).
+async fn secret_version(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+    stage: &str,
+) -> Result<Option<(SigningSecret, Option<SystemTime>)>, KeyError> {
+    match client.get_secret_value().secret_id(arn).version_stage(stage).send().await {
+        Ok(output) => {
+            let value = output
+                .secret_string()
+                .ok_or_else(|| KeyError::Unreadable("the secret has no string value".into()))?;
+            let created = output.created_date().and_then(|d| SystemTime::try_from(*d).ok());
+            Ok(Some((SigningSecret::new(value.as_bytes().to_vec())?, created)))
+        }
+        Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+        Err(e) => Err(KeyError::Unreadable(e.into())),
+    }
+}
+
+/// The calls of a rotation, on the secret Secrets Manager rotates.
+pub struct SecretsManagerVersions(pub aws_sdk_secretsmanager::Client);
+
+impl SecretVersions for SecretsManagerVersions {
+    async fn version_stages(&self, secret_id: &str) -> Result<HashMap<String, Vec<String>>, BoxError> {
+        let described = self.0.describe_secret().secret_id(secret_id).send().await?;
+        Ok(described.version_ids_to_stages.unwrap_or_default())
+    }
+
+    async fn value(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        stage: &str,
+    ) -> Result<Option<String>, BoxError> {
+        let result = self
+            .0
+            .get_secret_value()
+            .secret_id(secret_id)
+            .version_id(version_id)
+            .version_stage(stage)
+            .send()
+            .await;
+        match result {
+            Ok(output) => Ok(output.secret_string),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    async fn put_pending(&self, secret_id: &str, version_id: &str, value: &str) -> Result<(), BoxError> {
+        self.0
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(version_id)
+            .secret_string(value)
+            .version_stages(PENDING)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn promote(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        from_version_id: Option<&str>,
+    ) -> Result<(), BoxError> {
+        self.0
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(CURRENT)
+            .move_to_version_id(version_id)
+            .set_remove_from_version_id(from_version_id.map(str::to_owned))
+            .send()
+            .await?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Arc, Mutex};
+
+    use aws_sdk_secretsmanager::config::{BehaviorVersion, Credentials, Region};
+    use aws_smithy_runtime_api::client::{
+        http::{HttpConnector, HttpConnectorFuture, SharedHttpConnector, http_client_fn},
+        orchestrator::{HttpRequest, HttpResponse},
+    };
+    use aws_smithy_types::body::SdkBody;
+
+    use super::*;
+
+    /// Secrets Manager answering `GetSecretValue` for any stage, every version created at
+    /// `created`; records the stages asked for.
+    #[derive(Debug, Clone)]
+    struct Answers {
+        created: SystemTime,
+        asked: Arc<Mutex<Vec<String>>>,
+    }
+
+    impl HttpConnector for Answers {
+        fn call(&self, request: HttpRequest) -> HttpConnectorFuture {
+            let body: serde_json::Value =
+                serde_json::from_slice(request.body().bytes().unwrap_or_default()).unwrap_or_default();
+            let stage = body["VersionStage"].as_str().unwrap_or_default().to_owned();
+            self.asked.lock().unwrap().push(stage.clone());
+            let created = self.created.duration_since(SystemTime::UNIX_EPOCH).unwrap().as_secs();
+            let answer = serde_json::json!({
+                "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt", "Name": "jwt",
+                "VersionId": stage, "VersionStages": [stage], "CreatedDate": created,
+                "SecretString": format!("{stage}-0123456789-abcdefghijklmnopqrstuvwxyz"),
+            });
+            let mut response =
+                HttpResponse::new(200u16.try_into().unwrap(), SdkBody::from(answer.to_string()));
+            response.headers_mut().insert("content-type", "application/x-amz-json-1.1");
+            HttpConnectorFuture::ready(Ok(response))
+        }
+    }
+
+    /// Loads keys whose current version is `age` old; returns them and the stages read.
+    async fn load_keys_created(age: Duration) -> (SigningKeys, Vec<String>) {
+        let versions = Answers { created: SystemTime::now() - age, asked: Arc::default() };
+        let connector = versions.clone();
+        let config = aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(BehaviorVersion::latest())
+            .http_client(http_client_fn(move |_, _| SharedHttpConnector::new(connector.clone())))
+            .endpoint_url("http://127.0.0.1:1")
+            .region(Region::new("us-east-1"))
+            .credentials_provider(Credentials::new("id", "secret", None, None, "test"))
+            .build();
+        let source = SecretsManagerKeys {
+            client: aws_sdk_secretsmanager::Client::from_conf(config),
+            arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
+        };
+        let keys = source.load(Duration::from_secs(1800)).await.unwrap();
+        let asked = versions.asked.lock().unwrap().clone();
+        (keys, asked)
+    }
+
+    #[tokio::test]
+    async fn the_previous_key_is_read_only_while_it_can_still_verify_a_token() {
+        let (keys, asked) = load_keys_created(Duration::from_secs(60)).await;
+        assert_eq!(asked, ["AWSCURRENT", "AWSPREVIOUS"]);
+        assert!(keys.previous.is_some());
+
+        let (keys, asked) = load_keys_created(Duration::from_secs(1900)).await;
+        assert_eq!(asked, ["AWSCURRENT"], "one request: no token of the previous key is valid any more");
+        assert!(keys.previous.is_none());
+        assert_eq!(keys.current.expose(), b"AWSCURRENT-0123456789-abcdefghijklmnopqrstuvwxyz");
+    }
+}

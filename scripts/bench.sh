@@ -29,7 +29,7 @@ if ! bench_base_python >/dev/null; then
   fi
 fi
 ensure_bench_peers
-functions=(signup auth refresh logout list-work create-work authorizer rotate-key)
+functions=(signup auth refresh logout list-work create-work list-sessions end-sessions authorizer rotate-key)
 # Two builds: the binaries measured (the functions, with the floors and variants of measure 3)
 # get exactly the features each function has when deployed; the harness's (a hyper server)
 # would otherwise be unified into them and change what is measured.
@@ -126,7 +126,7 @@ for f in "${functions[@]}"; do
   case "$f" in
     authorizer) event="$out/events.jsonl" extra=(--warm "$warm" --keys-from-secrets-manager) ;;
     auth | refresh) extra=(--keys-from-secrets-manager) ;;
-    logout | list-work | create-work) keyless=1 ;;
+    logout | list-work | create-work | list-sessions | end-sessions) keyless=1 ;;
   esac
   (
     if [ -n "$keyless" ]; then unset JWT_SECRET; fi

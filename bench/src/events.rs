@@ -6,11 +6,12 @@ use std::path::Path;
 use auth_core::{
     clock::unix_now,
     config::Config,
-    dynamodb::UserTable,
+    dynamodb::{RefreshTokenTable, UserTable},
     keys::{SigningSecret, key_id},
     passwords::{self, Password},
+    refresh::{ClientSeen, Family, FindSession, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens},
     tokens::{TokenService, TokenSettings},
-    users::{CreateUser, User, Username},
+    users::{CreateUser, User},
     wiring,
 };
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
@@ -25,6 +26,11 @@ const USERS: usize = 100;
 /// The i-th user's id and name; stable, so seeded users match events generated later.
 fn user(i: usize) -> (String, String) {
     (ulid::Ulid::from_parts(1_700_000_000_000, i as u128).to_string(), format!("bench-user-{i:03}"))
+}
+
+/// The id of the i-th user's one session, likewise stable.
+fn session(i: usize) -> String {
+    ulid::Ulid::from_parts(1_700_000_000_001, i as u128).to_string()
 }
 
 fn secret() -> Result<SigningSecret, Error> {
@@ -43,14 +49,15 @@ pub fn write(out: &Path, count: usize) -> Result<(), Error> {
     let mut valid = 0;
     for i in 0..count {
         let (user_id, username) = user(i % USERS);
+        let sid = session(i % USERS);
         let token = match i % 20 {
             0..14 => {
                 valid += 1;
-                tokens.issue(&user_id, &username, 0, now)?.token
+                tokens.issue(&user_id, &username, 0, &sid, now)?.token
             }
-            14..17 => tokens.issue(&user_id, &username, 0, now - 3_600)?.token,
+            14..17 => tokens.issue(&user_id, &username, 0, &sid, now - 3_600)?.token,
             _ => {
-                let genuine = tokens.issue(&user_id, &username, 0, now)?.token;
+                let genuine = tokens.issue(&user_id, &username, 0, &sid, now)?.token;
                 let (input, _) = genuine.rsplit_once('.').expect("a JWT has three parts");
                 let signature = hmac::sign(&forger, input.as_bytes());
                 format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
@@ -69,25 +76,40 @@ pub fn write(out: &Path, count: usize) -> Result<(), Error> {
     Ok(())
 }
 
-/// Stores the events' users (token version 0, enabled) in `$USERS_TABLE`; existing ones stay.
+/// Stores the events' users (token version 0, enabled) in `$USERS_TABLE` and their sessions in
+/// `$REFRESH_TOKENS_TABLE`; existing ones stay.
 pub async fn seed_users() -> Result<(), Error> {
     let config = Config::from_process();
-    let table = UserTable::new(wiring::aws(&config).dynamodb(), config.users_table()?);
+    let aws = wiring::aws(&config);
+    let users = UserTable::new(aws.dynamodb(), config.users_table()?);
+    let sessions = RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?);
     let password_hash = passwords::hash(Password::unchecked("bench user password".into())).await?;
-    for i in 0..USERS {
-        let (user_id, username) = user(i);
-        let user = User {
-            username: Username::parse(&username)?,
-            user_id,
-            password_hash: password_hash.clone(),
-            created_at: "2026-11-29T00:00:00Z".into(),
-            token_version: 0,
-            disabled: false,
-        };
-        // A user seeded by an earlier run is kept.
-        table.create_user(&user).await?;
+    for (i, mut user) in self::users().into_iter().enumerate() {
+        user.password_hash = password_hash.clone();
+        // A user seeded by an earlier run is kept, and so is its session.
+        users.create_user(&user).await?;
+        let session = started(&user, i);
+        if sessions.find_session(session.id()).await?.is_none() {
+            let root = RefreshToken::generate();
+            let record = RefreshRecord {
+                token_hash: root.hash(),
+                family_id: session.id().to_owned(),
+                user_id: user.user_id.clone(),
+                username: user.username.as_str().to_owned(),
+                expires_at: session.expires_at,
+                used_at_ms: None,
+                child_hash: None,
+            };
+            sessions.start_family(&session, &record).await?;
+        }
     }
     Ok(())
+}
+
+/// The i-th user's session, started now.
+fn started(user: &User, i: usize) -> Family {
+    let from = ClientSeen::new("203.0.113.10", "bench");
+    Family::start(&session(i), user, unix_now(), from, &RefreshSettings::default())
 }
 
 /// The events' users as the authorizer would find them, for the in-process measure.
@@ -102,4 +124,9 @@ pub fn users() -> Vec<User> {
             .expect("a well-formed user")
         })
         .collect()
+}
+
+/// The events' sessions as the authorizer would find them, for the in-process measure.
+pub fn sessions() -> Vec<Family> {
+    users().iter().enumerate().map(|(i, user)| started(user, i)).collect()
 }

@@ -1,6 +1,6 @@
 //! Measure 2, ours: the authorizer's handler in one process, event JSON text in and decision
-//! JSON text out, as the peers in bench/peers do it. The account lookup is an in-memory map
-//! (the peers do none); its DynamoDB cost is measured separately.
+//! JSON text out, as the peers in bench/peers do it. The account and session lookups are
+//! in-memory maps (the peers do none); their DynamoDB cost is measured separately.
 
 use std::{collections::HashMap, path::Path, time::Instant};
 
@@ -9,6 +9,7 @@ use auth_core::{
     clock::unix_now,
     identity::Authenticator,
     keys::SigningSecret,
+    refresh::{Family, FindSession},
     store::StoreError,
     tokens::{TokenService, TokenSettings},
     users::{FindUser, User, Username},
@@ -27,11 +28,23 @@ impl FindUser for InMemoryUsers {
     }
 }
 
+struct InMemorySessions(HashMap<String, Family>);
+
+impl FindSession for InMemorySessions {
+    async fn find_session(&self, id: &str) -> Result<Option<Family>, StoreError> {
+        Ok(self.0.get(id).cloned())
+    }
+}
+
 pub async fn run(events_file: &Path, out: &Path, rounds: usize) -> Result<(), Error> {
     let secret = SigningSecret::new(std::env::var("JWT_SECRET")?.into_bytes())?;
     let users = events::users().into_iter().map(|u| (u.username.as_str().to_owned(), u)).collect();
-    let authenticator =
-        Authenticator::new(TokenService::new(&secret, TokenSettings::default()), InMemoryUsers(users));
+    let sessions = events::sessions().into_iter().map(|s| (s.id().to_owned(), s)).collect();
+    let authenticator = Authenticator::new(
+        TokenService::new(&secret, TokenSettings::default()),
+        InMemoryUsers(users),
+        InMemorySessions(sessions),
+    );
     let text = std::fs::read_to_string(events_file)?;
     let lines: Vec<&str> = text.lines().collect();
 

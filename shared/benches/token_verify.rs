@@ -16,7 +16,10 @@ const NOW: u64 = 1_800_000_000;
 
 fn token_verify(c: &mut Criterion) {
     let tokens = TokenService::new(&SigningSecret::new(SECRET.to_vec()).unwrap(), TokenSettings::default());
-    let token = tokens.issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", "joe.bloggs", 3, NOW).unwrap().token;
+    let token = tokens
+        .issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", "joe.bloggs", 3, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW)
+        .unwrap()
+        .token;
     assert!(tokens.verify(&token, NOW + 60).is_ok(), "the benchmarked token is valid");
 
     let (signing_input, signature) = token.rsplit_once('.').unwrap();

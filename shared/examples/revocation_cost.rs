@@ -1,5 +1,6 @@
-//! What the authorizer's revocation check costs per uncached decision: the full check (token +
-//! one DynamoDB `GetItem`) against the token check alone, on DynamoDB Local.
+//! What the authorizer's revocation check costs per uncached decision: the full check (token,
+//! then the account and the session, read side by side) against the token check alone, on
+//! DynamoDB Local.
 //!
 //! Run with DynamoDB Local up and `AWS_ENDPOINT_URL_DYNAMODB` set (as `make dev` does):
 //! `cargo run --release -p auth-core --example revocation_cost`
@@ -9,9 +10,10 @@ use std::time::{Duration, Instant};
 use auth_core::{
     clock::unix_now,
     config::Config,
-    dynamodb::{self, USERS_TABLE, UserTable},
+    dynamodb::{self, REFRESH_TOKENS_TABLE, RefreshTokenTable, USERS_TABLE, UserTable},
     identity::Authenticator,
     keys::SigningSecret,
+    refresh::{ClientSeen, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens},
     tokens::{TokenService, TokenSettings},
     users::{CreateUser, User},
     wiring,
@@ -27,19 +29,41 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), auth_core::BoxError> {
     let client = wiring::aws(&Config::from_process()).dynamodb();
-    let table = format!("revocation-cost-{}", ulid::Ulid::new().to_string().to_lowercase());
-    dynamodb::create_table_if_absent(&client, &table, &USERS_TABLE).await?;
-    let users = UserTable::new(client.clone(), &table);
+    let suffix = ulid::Ulid::new().to_string().to_lowercase();
+    let (users_table, sessions_table) =
+        (format!("revocation-users-{suffix}"), format!("revocation-sessions-{suffix}"));
+    dynamodb::create_table_if_absent(&client, &users_table, &USERS_TABLE).await?;
+    dynamodb::create_table_if_absent(&client, &sessions_table, &REFRESH_TOKENS_TABLE).await?;
+    let users = UserTable::new(client.clone(), &users_table);
+    let sessions = RefreshTokenTable::new(client.clone(), &sessions_table);
     let user: User = serde_json::from_value(serde_json::json!({
         "username": "bench", "user_id": "01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", "created_at": "2026-11-29T00:00:00Z",
         "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
     }))?;
     users.create_user(&user).await?;
+    let session = Family::start(
+        &ulid::Ulid::new().to_string(),
+        &user,
+        unix_now(),
+        ClientSeen::new("127.0.0.1", "revocation_cost"),
+        &RefreshSettings::default(),
+    );
+    let root = RefreshRecord {
+        token_hash: RefreshToken::generate().hash(),
+        family_id: session.id().to_owned(),
+        user_id: user.user_id.clone(),
+        username: "bench".into(),
+        expires_at: session.expires_at,
+        used_at_ms: None,
+        child_hash: None,
+    };
+    sessions.start_family(&session, &root).await?;
 
     let secret = || SigningSecret::new(b"revocation-cost-secret-0123456789-abcdefgh".to_vec()).unwrap();
     let tokens = TokenService::new(&secret(), TokenSettings::default());
-    let token = tokens.issue(&user.user_id, "bench", 0, unix_now())?.token;
-    let authenticator = Authenticator::new(TokenService::new(&secret(), TokenSettings::default()), users);
+    let token = tokens.issue(&user.user_id, "bench", 0, session.id(), unix_now())?.token;
+    let authenticator =
+        Authenticator::new(TokenService::new(&secret(), TokenSettings::default()), users, sessions);
 
     let (mut alone, mut full) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
     for _ in 0..ROUNDS {
@@ -50,9 +74,10 @@ async fn main() -> Result<(), auth_core::BoxError> {
         authenticator.verify(&token, unix_now()).await?;
         full.push(start.elapsed());
     }
-    dynamodb::delete_table(&client, &table).await?;
+    dynamodb::delete_table(&client, &users_table).await?;
+    dynamodb::delete_table(&client, &sessions_table).await?;
     println!("median over {ROUNDS} rounds on DynamoDB Local:");
-    println!("  token check alone:           {:>9.1?}", median(alone));
-    println!("  token + revocation GetItem:  {:>9.1?}", median(full));
+    println!("  token check alone:                          {:>9.1?}", median(alone));
+    println!("  token + account and session GetItem (both): {:>9.1?}", median(full));
     Ok(())
 }

@@ -20,7 +20,17 @@ pub fn unix_seconds(at: SystemTime) -> u64 {
 
 /// Now, as RFC 3339 in UTC: the creation time stored with users and work items.
 pub fn now_rfc3339() -> String {
-    time::OffsetDateTime::now_utc().format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
+    format(time::OffsetDateTime::now_utc())
+}
+
+/// Unix seconds as RFC 3339 in UTC, as clients are shown times.
+pub fn rfc3339(unix_seconds: u64) -> String {
+    let at = i64::try_from(unix_seconds).ok().and_then(|s| time::OffsetDateTime::from_unix_timestamp(s).ok());
+    at.map(format).unwrap_or_default()
+}
+
+fn format(at: time::OffsetDateTime) -> String {
+    at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }
 
 #[cfg(test)]
@@ -36,5 +46,6 @@ mod tests {
                 .unwrap();
         assert!(stamp.unix_timestamp().abs_diff(seconds as i64) <= 1);
         assert_eq!(unix_seconds(UNIX_EPOCH - std::time::Duration::from_secs(1)), 0);
+        assert_eq!(rfc3339(1_795_910_399), "2026-11-28T23:59:59Z");
     }
 }

@@ -12,7 +12,10 @@ use crate::{
     identity::{ACCOUNT_CHECK_CACHE_RANGE, DEFAULT_ACCOUNT_CHECK_CACHE},
     keys::{KeyError, SigningKeys, SigningSecret},
     logging::{self, LogSettings},
-    refresh::{DEFAULT_GRACE, DEFAULT_REFRESH_TTL, GRACE_RANGE, REFRESH_TTL_RANGE, RefreshSettings},
+    refresh::{
+        DEFAULT_GRACE, DEFAULT_REFRESH_TTL, DEFAULT_SESSION_MAX, GRACE_RANGE, REFRESH_TTL_RANGE,
+        RefreshSettings, SESSION_MAX_RANGE,
+    },
     tokens::{ACCESS_TTL_RANGE, DEFAULT_ACCESS_TTL, TokenSettings},
 };
 
@@ -28,6 +31,8 @@ pub const REFRESH_TOKENS_TABLE: &str = "REFRESH_TOKENS_TABLE";
 pub const REFRESH_TOKEN_TTL_SECONDS: &str = "REFRESH_TOKEN_TTL_SECONDS";
 /// Refresh-token reuse grace window in seconds.
 pub const REFRESH_GRACE_SECONDS: &str = "REFRESH_GRACE_SECONDS";
+/// Absolute session lifetime in seconds.
+pub const SESSION_MAX_SECONDS: &str = "SESSION_MAX_SECONDS";
 /// The Secrets Manager secret holding the signing keys (deployed).
 pub const JWT_SECRET_ARN: &str = "JWT_SECRET_ARN";
 /// The signing key itself (local).
@@ -173,11 +178,12 @@ impl Config {
         })
     }
 
-    /// `REFRESH_TOKEN_TTL_SECONDS` and `REFRESH_GRACE_SECONDS`.
+    /// `REFRESH_TOKEN_TTL_SECONDS`, `REFRESH_GRACE_SECONDS` and `SESSION_MAX_SECONDS`.
     pub fn refresh(&self) -> Result<RefreshSettings, ConfigError> {
         Ok(RefreshSettings {
             lifetime: self.seconds(REFRESH_TOKEN_TTL_SECONDS, DEFAULT_REFRESH_TTL, REFRESH_TTL_RANGE)?,
             grace: self.seconds(REFRESH_GRACE_SECONDS, DEFAULT_GRACE, GRACE_RANGE)?,
+            session_max: self.seconds(SESSION_MAX_SECONDS, DEFAULT_SESSION_MAX, SESSION_MAX_RANGE)?,
         })
     }
 
@@ -289,6 +295,7 @@ mod tests {
             ),
             (REFRESH_TOKEN_TTL_SECONDS, |c| c.refresh().map(drop)),
             (REFRESH_GRACE_SECONDS, |c| c.refresh().map(drop)),
+            (SESSION_MAX_SECONDS, |c| c.refresh().map(drop)),
             (ACCOUNT_CHECK_CACHE_SECONDS, |c| c.account_check_cache().map(drop)),
         ] {
             let error = read(&Config::from_pairs(&[(name, "soon")])).unwrap_err().to_string();

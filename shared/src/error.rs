@@ -40,6 +40,9 @@ pub enum ApiError {
     /// Sign-up for a name that is taken (409).
     #[error("User already exists")]
     UserExists,
+    /// The session named is not one of the caller's live sessions, whoever's it is (404).
+    #[error("No such session")]
+    NoSuchSession,
     /// A dependency is down or throttling; worth retrying soon (503).
     #[error("Service temporarily unavailable, retry shortly")]
     Unavailable(#[source] BoxError),
@@ -62,6 +65,7 @@ impl ApiError {
                 StatusCode::UNAUTHORIZED
             }
             Self::UserExists => StatusCode::CONFLICT,
+            Self::NoSuchSession => StatusCode::NOT_FOUND,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,

@@ -1,10 +1,13 @@
 //! Request parsing and response building shared by every HTTP handler.
 
 use lambda_http::{
-    Body, Request, Response,
+    Body, Request, RequestExt, Response,
     http::{HeaderValue, StatusCode, header},
+    request::RequestContext,
 };
 use serde::{Serialize, de::DeserializeOwned};
+
+use crate::refresh::ClientSeen;
 
 /// Largest request body accepted; checked before any parsing or hashing.
 pub const MAX_BODY_BYTES: usize = 16 * 1024;
@@ -63,6 +66,19 @@ fn is_json(content_type: Option<&HeaderValue>) -> bool {
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.split(';').next())
         .is_some_and(|media| media.trim().eq_ignore_ascii_case("application/json"))
+}
+
+/// Where the request came from, as API Gateway saw it: the connection's source address (never
+/// a header a client could set) and the `User-Agent`.
+pub fn client_seen(request: &Request) -> ClientSeen {
+    let context = match request.request_context_ref() {
+        Some(RequestContext::ApiGatewayV2(context)) => Some(&context.http),
+        _ => None,
+    };
+    let ip = context.and_then(|http| http.source_ip.as_deref()).unwrap_or_default();
+    let header = request.headers().get(header::USER_AGENT).and_then(|v| v.to_str().ok());
+    let user_agent = context.and_then(|http| http.user_agent.as_deref()).or(header).unwrap_or_default();
+    ClientSeen::new(ip, user_agent)
 }
 
 /// The blog's envelope: `{"Status": "...", "result": ...}`.

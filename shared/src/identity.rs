@@ -11,6 +11,7 @@ use std::{
 use serde_json::{Map, Value};
 
 use crate::{
+    refresh::FindSession,
     store::StoreError,
     tokens::{Claims, TokenError, TokenService},
     users::{FindUser, Username},
@@ -40,31 +41,57 @@ pub struct Identity {
     /// The user's stable id (the token's `sub`).
     pub user_id: String,
     pub username: String,
+    /// The session the token belongs to (its `sid`); `None` for a token issued before access
+    /// tokens named their session.
+    pub session_id: Option<String>,
+    /// The user's token version the token carries (`ver`); `None` from an authorizer decision
+    /// cached before the authorizer passed it on.
+    pub token_version: Option<u64>,
     /// The token's `exp`, so a cached authorizer decision cannot outlive the token.
     pub expires_at: u64,
 }
 
 impl From<Claims> for Identity {
     fn from(claims: Claims) -> Self {
-        Self { user_id: claims.sub, username: claims.username, expires_at: claims.exp }
+        Self {
+            user_id: claims.sub,
+            username: claims.username,
+            session_id: claims.sid,
+            token_version: Some(claims.ver),
+            expires_at: claims.exp,
+        }
     }
 }
 
 impl Identity {
     /// The context the authorizer returns to API Gateway for this identity.
     pub fn to_authorizer_context(&self) -> Value {
-        serde_json::json!({ "sub": self.user_id, "username": self.username, "exp": self.expires_at })
+        let mut context =
+            serde_json::json!({ "sub": self.user_id, "username": self.username, "exp": self.expires_at });
+        if let Some(sid) = &self.session_id {
+            context["sid"] = sid.as_str().into();
+        }
+        if let Some(version) = self.token_version {
+            context["ver"] = version.into();
+        }
+        context
     }
 
     /// Reads the context an authorizer attached; `None` if absent or incomplete.
     pub fn from_authorizer_context(context: &Map<String, Value>) -> Option<Self> {
         let text = |key: &str| context.get(key)?.as_str().filter(|s| !s.is_empty()).map(str::to_owned);
-        let expires_at = match context.get("exp")? {
-            Value::Number(n) => n.as_u64()?,
-            Value::String(s) => s.parse().ok()?,
-            _ => return None,
+        let number = |key: &str| match context.get(key)? {
+            Value::Number(n) => n.as_u64(),
+            Value::String(s) => s.parse().ok(),
+            _ => None,
         };
-        Some(Self { user_id: text("sub")?, username: text("username")?, expires_at })
+        Some(Self {
+            user_id: text("sub")?,
+            username: text("username")?,
+            session_id: text("sid"),
+            token_version: number("ver"),
+            expires_at: number("exp")?,
+        })
     }
 }
 
@@ -75,6 +102,8 @@ pub enum Rejection {
     Token(#[from] TokenError),
     #[error("the account is gone, disabled, or its tokens were revoked")]
     Revoked,
+    #[error("the token's session has ended")]
+    SessionEnded,
     #[error("could not check the account")]
     Store(#[from] StoreError),
 }
@@ -88,76 +117,120 @@ impl Rejection {
 }
 
 /// Verifies access tokens completely: signature and claims, then that the account still exists,
-/// is enabled, and has not revoked its tokens since this one was issued.
-pub struct Authenticator<U> {
+/// is enabled, and has not revoked its tokens since this one was issued, and that the token's
+/// session has not ended.
+pub struct Authenticator<U, S> {
     tokens: TokenService,
     users: U,
-    live: LiveAccounts,
+    sessions: S,
+    live: LiveFindings,
 }
 
-impl<U: FindUser> Authenticator<U> {
-    /// An authenticator that reads the account on every check.
-    pub fn new(tokens: TokenService, users: U) -> Self {
-        Self { tokens, users, live: LiveAccounts::new(Duration::ZERO) }
+impl<U: FindUser, S: FindSession> Authenticator<U, S> {
+    /// An authenticator that reads the account and the session on every check.
+    pub fn new(tokens: TokenService, users: U, sessions: S) -> Self {
+        Self { tokens, users, sessions, live: LiveFindings::new(Duration::ZERO) }
     }
 
-    /// Reuses a live-account finding for `fresh_for` (see `ACCOUNT_CHECK_CACHE_SECONDS`).
+    /// Reuses a live-account or live-session finding for `fresh_for` (see
+    /// `ACCOUNT_CHECK_CACHE_SECONDS`).
     pub fn caching_account_checks(mut self, fresh_for: Duration) -> Self {
-        self.live = LiveAccounts::new(fresh_for);
+        self.live = LiveFindings::new(fresh_for);
         self
     }
 
-    /// The caller behind `token`, or why not.
+    /// The caller behind `token`, or why not. What no recent finding answers is read: the
+    /// account and the session, side by side.
     #[tracing::instrument(name = "authenticate", skip_all)]
     pub async fn verify(&self, token: &str, now: u64) -> Result<Identity, Rejection> {
         let claims = self.tokens.verify_following_rotation(token, now).await?;
-        if self.live.vouches_for(&claims) {
+        let account_known = self.live.vouches_for_account(&claims);
+        let session = claims.sid.as_deref().filter(|sid| !self.live.vouches_for_session(sid));
+        if account_known && session.is_none() {
             return Ok(Identity::from(claims));
         }
         let username = Username::parse(&claims.username).map_err(|_| Rejection::Revoked)?;
-        let user = self.users.find_user(&username).await?.ok_or(Rejection::Revoked)?;
-        if user.user_id != claims.sub || user.disabled || user.token_version != claims.ver {
-            return Err(Rejection::Revoked);
+        let read_user =
+            async { if account_known { Ok(None) } else { self.users.find_user(&username).await.map(Some) } };
+        let read_session = async {
+            match session {
+                Some(sid) => self.sessions.find_session(sid).await.map(Some),
+                None => Ok(None),
+            }
+        };
+        let (user, found) = tokio::try_join!(read_user, read_session)?;
+        if let Some(user) = user {
+            let user = user.ok_or(Rejection::Revoked)?;
+            if user.user_id != claims.sub || user.disabled || user.token_version != claims.ver {
+                return Err(Rejection::Revoked);
+            }
+            self.live.remember_account(&claims);
         }
-        self.live.remember(&claims);
+        if let (Some(sid), Some(found)) = (session, found) {
+            if !found.is_some_and(|f| f.is_live(&claims.sub, claims.ver, now)) {
+                return Err(Rejection::SessionEnded);
+            }
+            self.live.remember_session(sid);
+        }
         Ok(Identity::from(claims))
     }
 }
 
-/// Accounts recently found live, by user id: at which token version, and when.
-struct LiveAccounts {
+/// Accounts and sessions recently found live: an account by user id, at which token version
+/// and when; a session by id, and when.
+struct LiveFindings {
     fresh_for: Duration,
-    seen: Mutex<HashMap<String, (u64, Instant)>>,
+    accounts: Mutex<HashMap<String, (u64, Instant)>>,
+    sessions: Mutex<HashMap<String, Instant>>,
 }
 
-impl LiveAccounts {
-    /// Entries kept before the map starts over, bounding memory under many distinct users.
+impl LiveFindings {
+    /// Entries kept in each map before it starts over, bounding memory under many users.
     const MAX_ENTRIES: usize = 10_000;
 
     fn new(fresh_for: Duration) -> Self {
-        Self { fresh_for, seen: Mutex::default() }
+        Self { fresh_for, accounts: Mutex::default(), sessions: Mutex::default() }
     }
 
-    fn vouches_for(&self, claims: &Claims) -> bool {
+    fn vouches_for_account(&self, claims: &Claims) -> bool {
         !self.fresh_for.is_zero()
             && self
-                .seen
+                .accounts
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .get(&claims.sub)
                 .is_some_and(|(version, at)| *version == claims.ver && at.elapsed() < self.fresh_for)
     }
 
-    fn remember(&self, claims: &Claims) {
-        if self.fresh_for.is_zero() {
-            return;
-        }
-        let mut seen = self.seen.lock().unwrap_or_else(|e| e.into_inner());
-        if seen.len() >= Self::MAX_ENTRIES {
-            seen.clear();
-        }
-        seen.insert(claims.sub.clone(), (claims.ver, Instant::now()));
+    fn vouches_for_session(&self, sid: &str) -> bool {
+        !self.fresh_for.is_zero()
+            && self
+                .sessions
+                .lock()
+                .unwrap_or_else(|e| e.into_inner())
+                .get(sid)
+                .is_some_and(|at| at.elapsed() < self.fresh_for)
     }
+
+    fn remember_account(&self, claims: &Claims) {
+        if !self.fresh_for.is_zero() {
+            remember(&self.accounts, claims.sub.clone(), (claims.ver, Instant::now()));
+        }
+    }
+
+    fn remember_session(&self, sid: &str) {
+        if !self.fresh_for.is_zero() {
+            remember(&self.sessions, sid.to_owned(), Instant::now());
+        }
+    }
+}
+
+fn remember<V>(map: &Mutex<HashMap<String, V>>, key: String, value: V) {
+    let mut map = map.lock().unwrap_or_else(|e| e.into_inner());
+    if map.len() >= LiveFindings::MAX_ENTRIES {
+        map.clear();
+    }
+    map.insert(key, value);
 }
 
 #[cfg(test)]
@@ -167,9 +240,19 @@ mod tests {
 
     #[test]
     fn the_authorizer_context_round_trips() {
-        let identity = Identity { user_id: "01J0".into(), username: "joe".into(), expires_at: 1_800_000_900 };
+        let identity = Identity {
+            user_id: "01J0".into(),
+            username: "joe".into(),
+            session_id: Some("01JSESSION".into()),
+            token_version: Some(3),
+            expires_at: 1_800_000_900,
+        };
         let context = identity.to_authorizer_context();
-        assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), Some(identity));
+        assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), Some(identity.clone()));
+        let before_sessions = Identity { session_id: None, token_version: None, ..identity };
+        let context = before_sessions.to_authorizer_context();
+        assert_eq!(context.as_object().unwrap().len(), 3, "{context}");
+        assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), Some(before_sessions));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::{sync::Mutex, time::Duration};
 use crate::{
     keys::{BoxFuture, KeyError, KeySource, SigningKeys},
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
-    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
+    refresh::{Family, FindSession, ListSessions, RefreshRecord, RefreshTokens, Rotation, SessionUse},
     store::StoreError,
     users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
     work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
@@ -163,18 +163,11 @@ impl RefreshTokens for FakeStore {
         Ok(self.refresh_tokens.lock().unwrap().iter().find(|t| t.token_hash == token_hash).cloned())
     }
 
-    async fn find_family(&self, family_id: &str) -> Result<Option<Family>, StoreError> {
-        self.check()?;
-        let key = Family::key(family_id);
-        Ok(self.families.lock().unwrap().iter().find(|f| f.token_hash == key).cloned())
-    }
-
     async fn rotate(
         &self,
         parent: &RefreshRecord,
         child: &RefreshRecord,
-        token_version: u64,
-        now_ms: u64,
+        session: &SessionUse,
     ) -> Result<Rotation, StoreError> {
         self.check()?;
         let (mut tokens, mut families) = (self.refresh_tokens.lock().unwrap(), self.families.lock().unwrap());
@@ -184,15 +177,22 @@ impl RefreshTokens for FakeStore {
             return Ok(Rotation::AlreadyUsed);
         };
         let key = Family::key(&parent.family_id);
-        let Some(family) = families
-            .iter_mut()
-            .find(|f| f.token_hash == key && !f.revoked && f.token_version == token_version)
-        else {
+        let now = session.at_ms / 1000;
+        let Some(family) = families.iter_mut().find(|f| {
+            f.token_hash == key
+                && !f.revoked
+                && f.token_version == session.token_version
+                && f.ends_at.is_none_or(|end| end > now)
+        }) else {
             return Ok(Rotation::FamilyRevoked);
         };
-        stored.used_at_ms = Some(now_ms);
+        stored.used_at_ms = Some(session.at_ms);
         stored.child_hash = Some(child.token_hash.clone());
-        family.expires_at = child.expires_at;
+        family.expires_at = session.expires_at;
+        family.last_used_at = Some(now);
+        family.last_used_from = Some(session.from.clone());
+        family.session_user = Some(parent.user_id.clone());
+        family.ends_at.get_or_insert(session.ends_at);
         tokens.push(child.clone());
         Ok(Rotation::Rotated)
     }
@@ -207,5 +207,21 @@ impl RefreshTokens for FakeStore {
             .filter(|f| f.token_hash == key)
             .for_each(|f| f.revoked = true);
         Ok(())
+    }
+}
+
+impl FindSession for FakeStore {
+    async fn find_session(&self, id: &str) -> Result<Option<Family>, StoreError> {
+        self.check()?;
+        let key = Family::key(id);
+        Ok(self.families.lock().unwrap().iter().find(|f| f.token_hash == key).cloned())
+    }
+}
+
+impl ListSessions for FakeStore {
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<Family>, StoreError> {
+        self.check()?;
+        let families = self.families.lock().unwrap();
+        Ok(families.iter().filter(|f| f.session_user.as_deref() == Some(user_id)).cloned().collect())
     }
 }

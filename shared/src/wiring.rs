@@ -75,9 +75,12 @@ impl Refresh {
     }
 }
 
+/// How a function behind the authorizer knows its caller: see [`callers`].
+pub type Caller = Callers<UserTable, RefreshTokenTable>;
+
 /// `POST /logout`, behind the authorizer.
 pub struct Logout {
-    pub callers: Callers<UserTable>,
+    pub callers: Caller,
     pub users: UserTable,
     pub sessions: RefreshTokenTable,
 }
@@ -95,7 +98,7 @@ impl Logout {
 
 /// `GET /work` and `POST /work`, behind the authorizer.
 pub struct Work {
-    pub callers: Callers<UserTable>,
+    pub callers: Caller,
     pub items: WorkItemTable,
 }
 
@@ -109,9 +112,25 @@ impl Work {
     }
 }
 
-/// The authorizer: it verifies, so it needs the keys, and reads the users table.
+/// `GET /sessions`, `DELETE /sessions` and `DELETE /sessions/{id}`, behind the authorizer.
+pub struct Sessions {
+    pub callers: Caller,
+    pub sessions: RefreshTokenTable,
+}
+
+impl Sessions {
+    pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        let aws = aws(config);
+        Ok(Self {
+            callers: callers(config, &aws)?,
+            sessions: RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?),
+        })
+    }
+}
+
+/// The authorizer: it verifies, so it needs the keys, and reads the users and sessions.
 pub struct Authorizer {
-    pub authenticator: Authenticator<UserTable>,
+    pub authenticator: Authenticator<UserTable, RefreshTokenTable>,
 }
 
 impl Authorizer {
@@ -154,21 +173,22 @@ async fn issuer(config: &Config, aws: &Aws) -> Result<Issuer, ConfigError> {
     Ok(Issuer { tokens: token_service(config, aws).await?, refresh: config.refresh()? })
 }
 
-/// Full verification: the token, then the account in the users table, with its check cached.
+/// Full verification: the token, then the account and the session, with their checks cached.
 fn authenticator(
     config: &Config,
     aws: &Aws,
     tokens: TokenService,
-) -> Result<Authenticator<UserTable>, ConfigError> {
+) -> Result<Authenticator<UserTable, RefreshTokenTable>, ConfigError> {
     let users = UserTable::new(aws.dynamodb(), config.users_table()?);
-    Ok(Authenticator::new(tokens, users).caching_account_checks(config.account_check_cache()?))
+    let sessions = RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?);
+    Ok(Authenticator::new(tokens, users, sessions).caching_account_checks(config.account_check_cache()?))
 }
 
 /// How a function behind the authorizer knows its caller. Deployed it has no key, and only the
 /// authorizer's context counts; locally (`cargo lambda watch`, no authorizer) it has
 /// `JWT_SECRET` and verifies the header itself. It never reads Secrets Manager, so
 /// `JWT_SECRET_ARN` is refused rather than ignored.
-fn callers(config: &Config, aws: &Aws) -> Result<Callers<UserTable>, ConfigError> {
+fn callers(config: &Config, aws: &Aws) -> Result<Caller, ConfigError> {
     match config.keys()? {
         KeyConfig::SecretsManager { .. } => Err(ConfigError::Invalid {
             name: JWT_SECRET_ARN,

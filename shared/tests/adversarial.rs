@@ -30,7 +30,8 @@ impl Stack {
         Some(Self { api, db: Client::new(&support::sdk_config()), secret: support::server_secret() })
     }
 
-    /// Every item of every table the API uses, as sorted JSON: compared before and after a case.
+    /// Every item of every table the API uses, as JSON with sorted keys, nested maps included:
+    /// compared before and after a case.
     async fn snapshot(&self, tables: &[&str]) -> BTreeMap<String, Vec<String>> {
         let mut all = BTreeMap::new();
         for variable in tables {
@@ -39,7 +40,7 @@ impl Stack {
             let mut items: Vec<String> = scan
                 .items()
                 .iter()
-                .map(|item| format!("{:?}", item.iter().collect::<BTreeMap<_, _>>()))
+                .map(|item| serde_dynamo::from_item::<_, Value>(item.clone()).unwrap().to_string())
                 .collect();
             items.sort();
             all.insert(table, items);

@@ -8,8 +8,18 @@ use std::{
 
 use auth_core::{config::Config, wiring};
 
-const FUNCTIONS: [&str; 8] =
-    ["signup", "auth", "refresh", "logout", "list-work", "create-work", "authorizer", "rotate-key"];
+const FUNCTIONS: [&str; 10] = [
+    "signup",
+    "auth",
+    "refresh",
+    "logout",
+    "list-work",
+    "create-work",
+    "list-sessions",
+    "end-sessions",
+    "authorizer",
+    "rotate-key",
+];
 
 /// What `make dev` gives every function: table names and a local key, nothing else.
 const LOCAL: &[(&str, &str)] = &[
@@ -30,6 +40,7 @@ async fn read_by(function: &str) -> BTreeSet<&'static str> {
         "refresh" => drop(wiring::Refresh::build(&config).await.unwrap()),
         "logout" => drop(wiring::Logout::build(&config).unwrap()),
         "list-work" | "create-work" => drop(wiring::Work::build(&config).unwrap()),
+        "list-sessions" | "end-sessions" => drop(wiring::Sessions::build(&config).unwrap()),
         "authorizer" => drop(wiring::Authorizer::build(&config).await.unwrap()),
         "rotate-key" => drop(wiring::RotateKey::build(&config)),
         other => panic!("unknown function {other}"),

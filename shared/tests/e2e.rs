@@ -6,7 +6,7 @@ mod support;
 
 use auth_core::{clock::unix_now, config::Config, keys::SigningSecret, tokens::TokenService};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
-use reqwest::StatusCode;
+use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 use support::{Api, server_tokens, unique};
 
@@ -61,14 +61,19 @@ async fn forged_tampered_expired_and_unsigned_tokens_get_401() {
 
     let other_key = SigningSecret::new(b"an-attackers-own-secret-0123456789-abcd".to_vec()).unwrap();
     let forged = TokenService::new(&other_key, Config::from_process().tokens().unwrap());
-    let forged = forged.issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, unix_now()).unwrap().token;
+    let forged = forged
+        .issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", unix_now())
+        .unwrap()
+        .token;
 
     let mut claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!("someone-else");
     let tampered = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
     let unsigned = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
-    let expired =
-        server_tokens().issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, unix_now() - 3600).unwrap().token;
+    let expired = server_tokens()
+        .issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", unix_now() - 3600)
+        .unwrap()
+        .token;
 
     for (name, token) in
         [("forged", forged), ("tampered", tampered), ("alg none", unsigned), ("expired", expired)]
@@ -220,4 +225,118 @@ async fn logout_ends_one_session_and_logout_all_ends_every_token() {
     let (status, _) =
         api.get("/work", Some(&format!("JWT {}", fresh["access_token"].as_str().unwrap()))).await;
     assert_eq!(status, StatusCode::OK, "a new login works");
+}
+
+/// `GET /work` with `access_token` as a bearer token: only the status.
+async fn work_status(api: &Api, access_token: &Value) -> StatusCode {
+    api.get("/work", Some(&format!("Bearer {}", access_token.as_str().unwrap()))).await.0
+}
+
+/// A request with `access_token` as a bearer token and no body.
+async fn with_token(api: &Api, method: Method, path: &str, access_token: &Value) -> (StatusCode, Value) {
+    let (status, _, body) =
+        api.call(method, path, Some(&format!("Bearer {}", access_token.as_str().unwrap())), None).await;
+    (status, body)
+}
+
+#[tokio::test]
+async fn an_ended_session_loses_its_access_tokens_everywhere_and_the_others_keep_theirs() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let kim = unique("kim");
+    assert_eq!(api.signup(&kim, "kims password").await, StatusCode::CREATED);
+    let [phone, laptop, tablet, watch] = [(); 4].map(|_| api.session(&kim, "kims password"));
+    let (phone, laptop, tablet, watch) = (phone.await, laptop.await, tablet.await, watch.await);
+
+    // One session, by its refresh token: the authorizer and the local check both refuse it.
+    let one = json!({"refresh_token": phone["refresh_token"]});
+    assert_eq!(api.logout(&laptop["access_token"], one).await, StatusCode::NO_CONTENT);
+    assert_eq!(work_status(&api, &phone["access_token"]).await, StatusCode::UNAUTHORIZED);
+    let (status, decision) = api.authorize(phone["access_token"].as_str().unwrap()).await;
+    assert_eq!((status, &decision["isAuthorized"]), (StatusCode::OK, &json!(false)), "{decision}");
+    let (_, decision) = api.authorize(laptop["access_token"].as_str().unwrap()).await;
+    assert_eq!(decision["isAuthorized"], true, "the others are untouched: {decision}");
+    assert_eq!(decision["context"]["sid"], sid_of(&laptop), "{decision}");
+
+    // The list shows the live ones, the caller's marked; one of them ended by its id.
+    let (status, listed) = with_token(&api, Method::GET, "/sessions", &laptop["access_token"]).await;
+    assert_eq!(status, StatusCode::OK, "{listed}");
+    let listed = listed["result"].as_array().unwrap().clone();
+    assert_eq!(listed.len(), 3, "{listed:?}");
+    assert_eq!(listed.iter().filter(|s| s["current"] == true).count(), 1);
+    let tablet_id = listed.iter().find(|s| s["id"] == sid_of(&tablet)).unwrap()["id"].clone();
+    let path = format!("/sessions/{}", tablet_id.as_str().unwrap());
+    assert_eq!(
+        with_token(&api, Method::DELETE, &path, &laptop["access_token"]).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(work_status(&api, &tablet["access_token"]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(api.refresh(&tablet["refresh_token"]).await.0, StatusCode::UNAUTHORIZED);
+    let (status, again) = with_token(&api, Method::DELETE, &path, &laptop["access_token"]).await;
+    assert_eq!((status, again["result"].as_str()), (StatusCode::NOT_FOUND, Some("No such session")));
+
+    // Every other session at once: the caller's own stays.
+    assert_eq!(
+        with_token(&api, Method::DELETE, "/sessions", &laptop["access_token"]).await.0,
+        StatusCode::NO_CONTENT
+    );
+    assert_eq!(work_status(&api, &watch["access_token"]).await, StatusCode::UNAUTHORIZED);
+    assert_eq!(work_status(&api, &laptop["access_token"]).await, StatusCode::OK);
+    assert_eq!(api.refresh(&laptop["refresh_token"]).await.0, StatusCode::OK);
+}
+
+/// The session id in a session body's access token.
+fn sid_of(session: &Value) -> Value {
+    let token = session["access_token"].as_str().unwrap();
+    let claims: Value =
+        serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    claims["sid"].clone()
+}
+
+#[tokio::test]
+async fn someone_elses_session_id_gets_the_answer_an_unknown_one_gets() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let (lee, max) = (unique("lee"), unique("max"));
+    for name in [&lee, &max] {
+        assert_eq!(api.signup(name, "a fine password").await, StatusCode::CREATED);
+    }
+    let (lees, maxs) =
+        (api.session(&lee, "a fine password").await, api.session(&max, "a fine password").await);
+    let foreign = format!("/sessions/{}", sid_of(&lees).as_str().unwrap());
+    let unknown = format!("/sessions/{}", ulid::Ulid::new());
+    let foreign = with_token(&api, Method::DELETE, &foreign, &maxs["access_token"]).await;
+    let unknown = with_token(&api, Method::DELETE, &unknown, &maxs["access_token"]).await;
+    assert_eq!(foreign.0, StatusCode::NOT_FOUND);
+    assert_eq!(foreign, unknown);
+    assert_eq!(work_status(&api, &lees["access_token"]).await, StatusCode::OK, "lee's session lives");
+}
+
+#[tokio::test]
+async fn a_stolen_refresh_token_reused_ends_the_access_tokens_of_its_session() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let ned = unique("ned");
+    assert_eq!(api.signup(&ned, "neds password").await, StatusCode::CREATED);
+    let login = api.session(&ned, "neds password").await;
+    let other = api.session(&ned, "neds password").await;
+    let (status, rotated) = api.refresh(&login["refresh_token"]).await;
+    assert_eq!(status, StatusCode::OK);
+    tokio::time::sleep(std::time::Duration::from_millis(1_600)).await; // past the 1 s test grace
+    assert_eq!(api.refresh(&login["refresh_token"]).await.0, StatusCode::UNAUTHORIZED, "reuse");
+    for token in [&login["access_token"], &rotated["access_token"]] {
+        assert_eq!(work_status(&api, token).await, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(work_status(&api, &other["access_token"]).await, StatusCode::OK, "the other session lives");
+}
+
+#[tokio::test]
+async fn the_blogs_workitems_route_lists_what_work_lists() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let olga = unique("olga");
+    assert_eq!(api.signup(&olga, "olgas password").await, StatusCode::CREATED);
+    let token = format!("JWT {}", api.token(&olga, "olgas password").await);
+    assert_eq!(api.post("/work", json!({"title": "one"}), Some(&token)).await.0, StatusCode::CREATED);
+    let (status, work) = api.get("/work", Some(&token)).await;
+    let (alias_status, workitems) = api.get("/workitems", Some(&token)).await;
+    assert_eq!((status, alias_status), (StatusCode::OK, StatusCode::OK));
+    assert_eq!(work, workitems);
+    assert_eq!(api.get("/workitems", None).await.0, StatusCode::UNAUTHORIZED);
 }

@@ -17,11 +17,18 @@ fn template() -> Value {
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
-/// `!GetAtt X.Arn` as the logical id `X`.
+/// `!GetAtt X.Arn` as the logical id `X`, and `!Sub "${X.Arn}/index/I"` as `X/index/I`.
 fn arn_of(resource: &Value) -> Option<String> {
     let Value::Tagged(tagged) = resource else { return None };
-    let target = tagged.value.as_str()?.strip_suffix(".Arn")?;
-    (tagged.tag == "GetAtt").then(|| target.to_owned())
+    let text = tagged.value.as_str()?;
+    if tagged.tag == "GetAtt" {
+        text.strip_suffix(".Arn").map(str::to_owned)
+    } else if tagged.tag == "Sub" {
+        let (table, rest) = text.strip_prefix("${")?.split_once(".Arn}")?;
+        Some(format!("{table}{rest}"))
+    } else {
+        None
+    }
 }
 
 fn one_or_many(value: &Value) -> Vec<&Value> {
@@ -71,8 +78,10 @@ fn needed() -> BTreeSet<Permission> {
     log.lines()
         .map(|line| {
             let [function, action, table] = line.split(' ').collect::<Vec<_>>()[..] else { panic!("{line}") };
+            let (table, index) = table.split_once("/index/").map_or((table, None), |(t, i)| (t, Some(i)));
             let resource = resources.get(table).unwrap_or_else(|| panic!("an unknown table in {line}"));
-            (function.to_owned(), action.to_owned(), (*resource).to_owned())
+            let resource = index.map_or_else(|| resource.to_string(), |i| format!("{resource}/index/{i}"));
+            (function.to_owned(), action.to_owned(), resource)
         })
         .collect()
 }
@@ -83,17 +92,87 @@ fn the_template_grants_every_dynamodb_call_the_functions_make() {
     let (granted, behind_authorizer) = grants(&template());
     let needed = needed();
     let functions: BTreeSet<&str> = needed.iter().map(|(f, _, _)| f.as_str()).collect();
-    for function in ["signup", "auth", "refresh", "logout", "list-work", "create-work", "authorizer"] {
+    for function in [
+        "signup",
+        "auth",
+        "refresh",
+        "logout",
+        "list-work",
+        "create-work",
+        "list-sessions",
+        "end-sessions",
+        "authorizer",
+    ] {
         assert!(functions.contains(function), "no DynamoDB call of {function} was logged: {functions:?}");
     }
     let missing: Vec<_> = needed
         .iter()
-        // Locally no authorizer runs, so the protected functions read the caller's account
-        // themselves; deployed, the authorizer does that for them.
+        // Locally no authorizer runs, so the protected functions read the caller's account and
+        // session themselves; deployed, the authorizer does that for them.
         .filter(|(f, action, table)| {
-            !(behind_authorizer.contains(f) && action == "GetItem" && table == USERS_TABLE.resource)
+            let authenticates =
+                [USERS_TABLE.resource, REFRESH_TOKENS_TABLE.resource].contains(&table.as_str());
+            !(behind_authorizer.contains(f) && action == "GetItem" && authenticates)
         })
         .filter(|permission| !granted.contains(*permission))
         .collect();
     assert!(missing.is_empty(), "template.yaml does not grant {missing:?}");
+}
+
+/// The logical ids of the functions whose policies allow `action` on the resource `!Ref target`.
+fn functions_granted(template: &Value, action: &str, target: &str) -> BTreeSet<String> {
+    let mut functions = BTreeSet::new();
+    for (id, resource) in template["Resources"].as_mapping().unwrap() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let policies = resource["Properties"]["Policies"].as_sequence().into_iter().flatten();
+        for statement in policies.flat_map(|p| p["Statement"].as_sequence().into_iter().flatten()) {
+            let actions =
+                one_or_many(&statement["Action"]).into_iter().filter_map(Value::as_str).collect::<Vec<_>>();
+            let on_target = one_or_many(&statement["Resource"]).into_iter().any(|r| match r {
+                Value::Tagged(tagged) => tagged.tag == "Ref" && tagged.value.as_str() == Some(target),
+                _ => false,
+            });
+            if actions.contains(&action) && on_target {
+                functions.insert(id.as_str().unwrap().to_owned());
+            }
+        }
+    }
+    functions
+}
+
+#[test]
+fn only_the_functions_that_sign_verify_or_rotate_can_read_the_signing_key() {
+    let template = template();
+    let granted = functions_granted(&template, "secretsmanager:GetSecretValue", "JwtSigningSecret");
+    let holding_the_arn: BTreeSet<String> = template["Resources"]
+        .as_mapping()
+        .unwrap()
+        .iter()
+        .filter(|(_, r)| !r["Properties"]["Environment"]["Variables"]["JWT_SECRET_ARN"].is_null())
+        .map(|(id, _)| id.as_str().unwrap().to_owned())
+        .collect();
+    let expected: BTreeSet<String> =
+        ["AuthFunction", "RefreshFunction", "AuthorizerFunction", "RotateKeyFunction"]
+            .map(String::from)
+            .into();
+    assert_eq!(granted, expected, "IAM grants");
+    assert!(holding_the_arn.is_subset(&granted), "{holding_the_arn:?} must be granted what they read");
+
+    let policy = &template["Resources"]["JwtSigningSecretPolicy"]["Properties"];
+    assert_eq!(policy["SecretId"], template_ref("JwtSigningSecret"));
+    let statement = &policy["ResourcePolicy"]["Statement"][0];
+    assert_eq!((statement["Effect"].as_str(), statement["Principal"].as_str()), (Some("Deny"), Some("*")));
+    assert_eq!(statement["Action"].as_str(), Some("secretsmanager:GetSecretValue"));
+    let allowed: BTreeSet<String> = one_or_many(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
+        .into_iter()
+        .filter_map(arn_of)
+        .map(|role| role.strip_suffix("Role").unwrap_or(&role).to_owned())
+        .collect();
+    assert_eq!(allowed, expected, "every other principal is denied the key by the secret's own policy");
+}
+
+fn template_ref(target: &str) -> Value {
+    serde_norway::from_str(&format!("!Ref {target}")).unwrap()
 }

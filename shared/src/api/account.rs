@@ -3,7 +3,7 @@
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Deserialize;
 
-use super::session::Issuer;
+use super::refresh::Issuer;
 use crate::{
     clock::{now_rfc3339, unix_now_ms},
     error::{ApiError, respond},
@@ -94,7 +94,7 @@ async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     };
     attempts.clear_failures(&user.username).await?;
     let now = now_ms / 1000;
-    let refresh = issuer.start_family(sessions, &user, now).await?;
+    let (session, refresh) = issuer.start_session(sessions, &user, http::client_seen(request), now).await?;
     tracing::info!(user_id = %user.user_id, "session started");
-    issuer.respond(&user, &refresh, now).await
+    issuer.respond(&user, session.id(), &refresh, now).await
 }

@@ -7,14 +7,15 @@ use serde::Deserialize;
 use crate::{
     clock::unix_now,
     identity::{Authenticator, Rejection, token_from_authorization},
+    refresh::FindSession,
     store::StoreError,
     users::FindUser,
 };
 
 /// The authorizer's Lambda handler. It fails only when the account or the keys cannot be read:
 /// API Gateway then answers `500` and, unlike a denial, does not cache the answer.
-pub async fn authorizer<U: FindUser>(
-    authenticator: &Authenticator<U>,
+pub async fn authorizer<U: FindUser, S: FindSession>(
+    authenticator: &Authenticator<U, S>,
     event: LambdaEvent<AuthorizerRequest>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Diagnostic> {
     authorize(authenticator, &event.payload, unix_now()).await.map_err(|error| {
@@ -28,8 +29,8 @@ pub async fn authorizer<U: FindUser>(
 }
 
 /// Allows the request if it carries exactly one valid `Bearer` or `JWT` token of a live,
-/// unrevoked account, passing `sub`, `username` and `exp` on in the context; denies everything
-/// else. When the account cannot be checked (DynamoDB unavailable), or the token names a key
+/// unrevoked account and session, passing `sub`, `username`, `sid`, `ver` and `exp` on in the
+/// context; denies everything else. When the account cannot be checked (DynamoDB unavailable), or the token names a key
 /// this instance could not reload, there is no decision but an error
 /// ([`Rejection::is_undecided`]): API Gateway caches denials per token for
 /// `AuthorizerCacheTtlSeconds`, and a moment's outage must not lock a valid token out for that
@@ -38,8 +39,8 @@ pub async fn authorizer<U: FindUser>(
 /// Denials are logged at INFO with their reason; allows only at DEBUG, since a line per allowed
 /// request would dominate the log bill and a warm invocation's CPU (BENCHMARKS.md, measure 3).
 #[tracing::instrument(name = "authorize", skip_all)]
-pub async fn authorize<U: FindUser>(
-    authenticator: &Authenticator<U>,
+pub async fn authorize<U: FindUser, S: FindSession>(
+    authenticator: &Authenticator<U, S>,
     request: &AuthorizerRequest,
     now: u64,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Rejection> {

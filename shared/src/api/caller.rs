@@ -9,6 +9,7 @@ use serde_json::{Map, Value};
 use crate::{
     error::ApiError,
     identity::{Authenticator, Identity, Rejection, token_from_authorization},
+    refresh::FindSession,
     tokens::LEEWAY_SECONDS,
     users::FindUser,
 };
@@ -20,16 +21,16 @@ pub trait IdentifyCaller {
 
 /// The two ways a function knows its caller, chosen by its configuration (see
 /// [`crate::wiring`]).
-pub enum Callers<U> {
+pub enum Callers<U, S> {
     /// Deployed, behind the authorizer: the identity in its context, whose `exp` is checked again
     /// here since API Gateway may serve a cached decision. A request without one is refused.
     Authorizer,
     /// Where no authorizer runs (`cargo lambda watch`): that context if present, else the
     /// `Authorization` header verified in full, as the authorizer would.
-    Verify(Box<Authenticator<U>>),
+    Verify(Box<Authenticator<U, S>>),
 }
 
-impl<U: FindUser + Sync> IdentifyCaller for Callers<U> {
+impl<U: FindUser + Sync, S: FindSession + Sync> IdentifyCaller for Callers<U, S> {
     async fn caller(&self, request: &Request, now: u64) -> Result<Identity, ApiError> {
         if let Some(identity) = authorizer_identity(request) {
             return if now <= identity.expires_at + LEEWAY_SECONDS {

@@ -6,15 +6,17 @@
 mod account;
 mod authorizer;
 mod caller;
+mod refresh;
 mod rotate_key;
-mod session;
+mod sessions;
 mod work;
 
 pub use account::{Credentials, auth, signup};
 pub use authorizer::{AuthorizerHeaders, AuthorizerRequest, authorize, authorizer};
 pub use caller::{Callers, IdentifyCaller};
+pub use refresh::{Issuer, RefreshRequest, refresh};
 pub use rotate_key::rotate_key;
-pub use session::{Issuer, LogoutRequest, RefreshRequest, logout, refresh};
+pub use sessions::{LogoutRequest, end_sessions, list_sessions, logout};
 pub use work::{NewWorkItem, create_work, list_work};
 
 #[cfg(test)]

@@ -10,7 +10,7 @@ use crate::{
     clock::unix_now,
     identity::{Authenticator, Rejection},
     keys::{SigningKeys, SigningSecret},
-    refresh::{RefreshSettings, RefreshToken},
+    refresh::{ClientSeen, Family, RefreshSettings, RefreshToken},
     store::StoreError,
     testing::{FakeStore, unreachable_key_source},
     tokens::{TokenError, TokenService, TokenSettings},
@@ -24,6 +24,8 @@ const CREATE_WORK: &str = include_str!("../../../events/create-work.json");
 const AUTHORIZER: &str = include_str!("../../../events/authorizer.json");
 /// The `sub` in the sample events' authorizer context.
 const EVENT_USER: &str = "01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D";
+/// A session of [`EVENT_USER`]'s.
+const EVENT_SESSION: &str = "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E";
 
 const SECRET: &[u8] = b"handler-tests-secret-0123456789-abcdefgh";
 
@@ -35,30 +37,33 @@ fn issuer() -> Issuer {
     Issuer { tokens: tokens(), refresh: RefreshSettings::default() }
 }
 
-fn authenticator(store: &FakeStore) -> Authenticator<&FakeStore> {
-    Authenticator::new(tokens(), store)
+fn authenticator(store: &FakeStore) -> Authenticator<&FakeStore, &FakeStore> {
+    Authenticator::new(tokens(), store, store)
 }
 
 /// As deployed, where only the authorizer's context counts.
-fn no_auth() -> &'static Callers<FakeStore> {
+fn no_auth() -> &'static Callers<FakeStore, FakeStore> {
     &Callers::Authorizer
 }
 
 /// As under `cargo lambda watch`: the header is verified against `store`.
-fn verifying(store: &FakeStore) -> Callers<&FakeStore> {
+fn verifying(store: &FakeStore) -> Callers<&FakeStore, &FakeStore> {
     Callers::Verify(Box::new(authenticator(store)))
 }
 
-/// A store holding the user the sample events' authorizer context names.
+/// A store holding the user the sample events' authorizer context names, and a live session of
+/// theirs, [`EVENT_SESSION`].
 fn store_with_event_user() -> FakeStore {
     let store = FakeStore::default();
-    store.users.lock().unwrap().push(
-        serde_json::from_value(json!({
-            "username": "joe", "user_id": EVENT_USER, "created_at": "2026-11-28T23:59:59Z",
-            "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
-        }))
-        .unwrap(),
-    );
+    let user: crate::users::User = serde_json::from_value(json!({
+        "username": "joe", "user_id": EVENT_USER, "created_at": "2026-11-28T23:59:59Z",
+        "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
+    }))
+    .unwrap();
+    let session =
+        Family::start(EVENT_SESSION, &user, unix_now(), ClientSeen::default(), &RefreshSettings::default());
+    store.families.lock().unwrap().push(session);
+    store.users.lock().unwrap().push(user);
     store
 }
 
@@ -291,7 +296,7 @@ async fn a_cached_authorizer_decision_past_the_token_expiry_is_refused() {
 #[tokio::test]
 async fn without_an_authorizer_the_header_is_verified_or_refused() {
     let store = store_with_event_user();
-    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
     for (header, verifies, expected) in [
         (Some(format!("JWT {token}")), true, 200),
         (Some(format!("Bearer {token}")), true, 200),
@@ -304,7 +309,7 @@ async fn without_an_authorizer_the_header_is_verified_or_refused() {
         let response = if verifies {
             list_work(&store, &verifying(&store), request).await.unwrap()
         } else {
-            list_work(&store, &Callers::<&FakeStore>::Authorizer, request).await.unwrap()
+            list_work(&store, &Callers::<&FakeStore, &FakeStore>::Authorizer, request).await.unwrap()
         };
         assert_eq!(response.status(), expected, "{header:?} verifier={verifies}");
     }
@@ -370,7 +375,7 @@ async fn the_authorizer_denies_the_sample_token_it_cannot_verify() {
 async fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
     let store = store_with_event_user();
     let svc = authenticator(&store);
-    let issued = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap();
+    let issued = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap();
     for scheme in ["JWT", "Bearer", "bearer"] {
         let value = format!("{scheme} {}", issued.token);
         let decision =
@@ -386,7 +391,7 @@ async fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
 #[tokio::test]
 async fn the_authorizer_fails_uncached_rather_than_deny_when_the_account_cannot_be_checked() {
     let store = FakeStore::unavailable();
-    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
     let valid = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}")]));
     assert!(matches!(
         authorize(&authenticator(&store), &valid, unix_now()).await,
@@ -403,18 +408,18 @@ async fn the_authorizer_fails_uncached_rather_than_deny_a_new_key_it_cannot_load
     let keys = SigningKeys::single(SigningSecret::new(SECRET.to_vec()).unwrap());
     let reloading = TokenService::with_keys(&keys, TokenSettings::default(), Some(unreachable_key_source()));
     reloading.reload_keys_if_older_than(Duration::ZERO).await.unwrap_err();
-    let svc = Authenticator::new(reloading, &store);
+    let svc = Authenticator::new(reloading, &store, &store);
     let rotated = TokenService::new(
         &SigningSecret::new(b"rotated-key-0123456789-abcdefghijklmno".to_vec()).unwrap(),
         TokenSettings::default(),
     );
-    let token = rotated.issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let token = rotated.issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
     let event = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}")]));
     assert!(matches!(
         authorize(&svc, &event, unix_now()).await,
         Err(Rejection::Token(TokenError::KeysUnavailable))
     ));
-    let ours = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let ours = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
     let event = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {ours}")]));
     assert!(authorize(&svc, &event, unix_now()).await.unwrap().is_authorized, "known keys still decide");
 }
@@ -423,7 +428,7 @@ async fn the_authorizer_fails_uncached_rather_than_deny_a_new_key_it_cannot_load
 async fn the_authorizer_denies_repeated_or_missing_credentials() {
     let store = store_with_event_user();
     let svc = authenticator(&store);
-    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
     for source in [
         json!([]),
         json!([format!("JWT {token}"), format!("JWT {token}")]),
@@ -442,7 +447,7 @@ async fn the_authorizer_denies_repeated_or_missing_credentials() {
 async fn without_an_identity_source_the_authorizer_reads_the_one_authorization_header() {
     let store = store_with_event_user();
     let svc = authenticator(&store);
-    let token = tokens().issue(EVENT_USER, "joe", 0, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
     let decide = |header: Option<String>| {
         let event = authorizer_event(|e| {
             e.as_object_mut().unwrap().remove("identitySource");
@@ -599,7 +604,7 @@ async fn a_live_account_finding_is_reused_only_while_fresh() {
     let login = session(&store).await;
     let token = login["access_token"].as_str().unwrap();
     let authenticator =
-        Authenticator::new(tokens(), &store).caching_account_checks(Duration::from_millis(200));
+        Authenticator::new(tokens(), &store, &store).caching_account_checks(Duration::from_millis(200));
     assert!(authenticator.verify(token, unix_now()).await.is_ok());
     store.users.lock().unwrap()[0].disabled = true;
     assert!(authenticator.verify(token, unix_now()).await.is_ok(), "within the window the finding stands");
@@ -613,7 +618,8 @@ async fn a_token_of_another_version_is_never_vouched_for_by_the_cache() {
     let store = FakeStore::default();
     let login = session(&store).await;
     let old = login["access_token"].as_str().unwrap();
-    let authenticator = Authenticator::new(tokens(), &store).caching_account_checks(Duration::from_secs(60));
+    let authenticator =
+        Authenticator::new(tokens(), &store, &store).caching_account_checks(Duration::from_secs(60));
     assert!(authenticator.verify(old, unix_now()).await.is_ok());
     store.users.lock().unwrap()[0].token_version += 1;
     let (_, fresh) = parts(auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap());
@@ -631,4 +637,239 @@ async fn without_a_cache_every_check_reads_the_account() {
     assert!(authenticator.verify(token, unix_now()).await.is_ok());
     store.users.lock().unwrap()[0].disabled = true;
     assert!(authenticator.verify(token, unix_now()).await.is_err());
+}
+
+const LIST_SESSIONS: &str = include_str!("../../../events/list-sessions.json");
+const END_SESSIONS: &str = include_str!("../../../events/end-sessions.json");
+
+/// Logs in again (after [`session`] signed up); returns the session body.
+async fn another_session(store: &FakeStore) -> Value {
+    let (status, body) = parts(auth(store, store, store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    assert_eq!(status, 200, "{body}");
+    body
+}
+
+/// `GET /work` with `access_token`, verified against `store` as under `cargo lambda watch`.
+async fn work_status(store: &FakeStore, access_token: &Value) -> u16 {
+    let header = format!("Bearer {}", access_token.as_str().unwrap());
+    let request = event(LIST_WORK, without_authorizer(Some(header)));
+    list_work(store, &verifying(store), request).await.unwrap().status().as_u16()
+}
+
+/// The `sid` of an access token.
+fn sid_of(access_token: &Value) -> String {
+    tokens().verify(access_token.as_str().unwrap(), unix_now()).unwrap().sid.unwrap()
+}
+
+async fn list_sessions_with(store: &FakeStore, access_token: &Value) -> (u16, Value) {
+    let header = format!("Bearer {}", access_token.as_str().unwrap());
+    parts(
+        list_sessions(store, &verifying(store), event(LIST_SESSIONS, without_authorizer(Some(header))))
+            .await
+            .unwrap(),
+    )
+}
+
+/// `DELETE /sessions/{id}`, or `DELETE /sessions` without an id.
+async fn end_sessions_with(store: &FakeStore, access_token: &Value, id: Option<&str>) -> (u16, Vec<u8>) {
+    let header = format!("Bearer {}", access_token.as_str().unwrap());
+    let request = event(END_SESSIONS, |e| {
+        without_authorizer(Some(header))(e);
+        match id {
+            Some(id) => {
+                e["pathParameters"]["id"] = json!(id);
+                e["rawPath"] = json!(format!("/sessions/{id}"));
+            }
+            None => {
+                e.as_object_mut().unwrap().remove("pathParameters");
+                e["rawPath"] = json!("/sessions");
+            }
+        }
+    });
+    let response = end_sessions(store, &verifying(store), request).await.unwrap();
+    (response.status().as_u16(), response.body().as_ref().to_vec())
+}
+
+#[tokio::test]
+async fn access_tokens_name_their_session() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let sid = sid_of(&login["access_token"]);
+    let families = store.families.lock().unwrap();
+    assert_eq!(families[0].id(), sid);
+    assert_eq!(families[0].session_user.as_deref(), Some(families[0].user_id.as_str()));
+}
+
+#[tokio::test]
+async fn logging_out_one_session_ends_its_access_tokens_and_leaves_the_others() {
+    let store = FakeStore::default();
+    let phone = session(&store).await;
+    let laptop = another_session(&store).await;
+    assert_eq!(work_status(&store, &phone["access_token"]).await, 200);
+    let one = json!({"refresh_token": phone["refresh_token"]});
+    assert_eq!(logout_with(&store, &laptop["access_token"], one).await, 204);
+    assert_eq!(work_status(&store, &phone["access_token"]).await, 401, "the ended session's access token");
+    assert_eq!(work_status(&store, &laptop["access_token"]).await, 200, "the other session's");
+    assert_eq!(refresh_with(&store, &laptop["refresh_token"]).await.0, 200);
+}
+
+#[tokio::test]
+async fn reuse_detection_ends_the_access_tokens_of_the_family_too() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let (_, child) = refresh_with(&store, &login["refresh_token"]).await;
+    store.refresh_tokens.lock().unwrap()[0].used_at_ms = Some(1_000); // consumed long ago
+    assert_eq!(refresh_with(&store, &login["refresh_token"]).await.0, 401);
+    for token in [&login["access_token"], &child["access_token"]] {
+        assert_eq!(work_status(&store, token).await, 401);
+    }
+}
+
+#[tokio::test]
+async fn a_session_ends_at_its_absolute_end_however_often_it_refreshes() {
+    let store = FakeStore::default();
+    let short = Issuer {
+        tokens: tokens(),
+        refresh: RefreshSettings { session_max: Duration::from_secs(3_600), ..RefreshSettings::default() },
+    };
+    signed_up(&store).await;
+    let (_, login) = parts(auth(&store, &store, &store, &short, event(AUTH, |_| {})).await.unwrap());
+    let started = unix_now();
+    {
+        let families = store.families.lock().unwrap();
+        assert_eq!(families[0].ends_at, Some(families[0].created_at.unwrap() + 3_600));
+        assert!(families[0].expires_at <= started + 3_600, "the refresh token never outlives the session");
+    }
+    let request = event(REFRESH, with_body(json!({ "refresh_token": login["refresh_token"] })));
+    let (status, rotated) = parts(refresh(&store, &store, &short, request).await.unwrap());
+    assert_eq!(status, 200);
+    assert!(store.refresh_tokens.lock().unwrap()[1].expires_at <= started + 3_600);
+    store.families.lock().unwrap()[0].ends_at = Some(unix_now() - 1);
+    let request = event(REFRESH, with_body(json!({ "refresh_token": rotated["refresh_token"] })));
+    assert_eq!(refresh(&store, &store, &short, request).await.unwrap().status(), 401, "past its end");
+    assert_eq!(work_status(&store, &rotated["access_token"]).await, 401, "and so are its access tokens");
+}
+
+/// An access token signed with our key as issued before access tokens named their session.
+fn token_without_sid(user_id: &str, username: &str) -> Value {
+    let now = unix_now();
+    let claims = json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": user_id, "username": username,
+        "ver": 0, "iat": now, "nbf": now, "exp": now + 900, "jti": "01JDQ8ZR4V6W8X0Y2Z2A4B6C8D"});
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
+    header.kid = Some(crate::keys::key_id(&SigningSecret::new(SECRET.to_vec()).unwrap()));
+    json!(jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(SECRET)).unwrap())
+}
+
+#[tokio::test]
+async fn tokens_issued_before_sessions_had_ids_stay_valid_until_they_expire() {
+    let store = FakeStore::default();
+    session(&store).await;
+    let user_id = store.users.lock().unwrap()[0].user_id.clone();
+    let legacy = token_without_sid(&user_id, "joe");
+    assert_eq!(work_status(&store, &legacy).await, 200);
+    let (status, listed) = list_sessions_with(&store, &legacy).await;
+    assert_eq!((status, listed["result"].as_array().unwrap().len()), (200, 1), "{listed}");
+    assert_eq!(listed["result"][0]["current"], false, "no session is known to be the caller's");
+    let (status, body) = end_sessions_with(&store, &legacy, None).await;
+    assert_eq!(status, 400, "which sessions are 'the others' is unknown: {}", String::from_utf8_lossy(&body));
+}
+
+#[tokio::test]
+async fn the_caller_sees_their_live_sessions_newest_first_with_their_own_marked() {
+    let store = FakeStore::default();
+    let first = session(&store).await;
+    let second = another_session(&store).await;
+    let request = event(SIGNUP, with_body(json!({"username": "mallory", "password": "mallorys password"})));
+    assert_eq!(signup(&store, request).await.unwrap().status(), 201);
+    let request = event(AUTH, with_body(json!({"username": "mallory", "password": "mallorys password"})));
+    assert_eq!(auth(&store, &store, &store, &issuer(), request).await.unwrap().status(), 200);
+
+    let (status, body) = list_sessions_with(&store, &first["access_token"]).await;
+    assert_eq!(status, 200, "{body}");
+    let listed = body["result"].as_array().unwrap();
+    let ids: Vec<&str> = listed.iter().map(|s| s["id"].as_str().unwrap()).collect();
+    assert_eq!(
+        ids,
+        [sid_of(&second["access_token"]), sid_of(&first["access_token"])],
+        "newest first, mallory's not"
+    );
+    assert_eq!((listed[0]["current"].as_bool(), listed[1]["current"].as_bool()), (Some(false), Some(true)));
+    for field in ["created_at", "last_used_at", "expires_at", "ends_at"] {
+        assert!(listed[1][field].as_str().unwrap().ends_with('Z'), "{field}: {}", listed[1]);
+    }
+    assert_eq!(
+        listed[1]["created_from"],
+        json!({"ip": "203.0.113.10", "user_agent": "python-requests/2.32.3"})
+    );
+
+    assert_eq!(
+        logout_with(&store, &first["access_token"], json!({"refresh_token": second["refresh_token"]})).await,
+        204
+    );
+    let (_, body) = list_sessions_with(&store, &first["access_token"]).await;
+    assert_eq!(body["result"].as_array().unwrap().len(), 1, "an ended session is not listed: {body}");
+}
+
+#[tokio::test]
+async fn ending_one_session_by_id_refuses_its_tokens_and_a_foreign_id_looks_unknown() {
+    let store = FakeStore::default();
+    let mine = session(&store).await;
+    let other = another_session(&store).await;
+    let request = event(SIGNUP, with_body(json!({"username": "mallory", "password": "mallorys password"})));
+    assert_eq!(signup(&store, request).await.unwrap().status(), 201);
+    let request = event(AUTH, with_body(json!({"username": "mallory", "password": "mallorys password"})));
+    let (_, mallory) = parts(auth(&store, &store, &store, &issuer(), request).await.unwrap());
+
+    let foreign =
+        end_sessions_with(&store, &mallory["access_token"], Some(&sid_of(&mine["access_token"]))).await;
+    let unknown =
+        end_sessions_with(&store, &mallory["access_token"], Some(&ulid::Ulid::new().to_string())).await;
+    assert_eq!(foreign.0, 404);
+    assert_eq!(foreign, unknown, "someone else's session is answered as an unknown one");
+    assert_eq!(work_status(&store, &mine["access_token"]).await, 200, "and is left alone");
+
+    let other_id = sid_of(&other["access_token"]);
+    assert_eq!(end_sessions_with(&store, &mine["access_token"], Some(&other_id)).await.0, 204);
+    assert_eq!(work_status(&store, &other["access_token"]).await, 401);
+    assert_eq!(refresh_with(&store, &other["refresh_token"]).await.0, 401);
+    assert_eq!(
+        end_sessions_with(&store, &mine["access_token"], Some(&other_id)).await,
+        unknown,
+        "twice: gone"
+    );
+    assert_eq!(end_sessions_with(&store, &mine["access_token"], Some("not-a-session")).await.0, 400);
+    assert_eq!(work_status(&store, &mine["access_token"]).await, 200);
+}
+
+#[tokio::test]
+async fn ending_the_other_sessions_keeps_the_callers_own() {
+    let store = FakeStore::default();
+    let mine = session(&store).await;
+    let others = [another_session(&store).await, another_session(&store).await];
+    assert_eq!(end_sessions_with(&store, &mine["access_token"], None).await.0, 204);
+    for other in &others {
+        assert_eq!(work_status(&store, &other["access_token"]).await, 401);
+        assert_eq!(refresh_with(&store, &other["refresh_token"]).await.0, 401);
+    }
+    assert_eq!(work_status(&store, &mine["access_token"]).await, 200);
+    assert_eq!(refresh_with(&store, &mine["refresh_token"]).await.0, 200);
+    let (_, body) = list_sessions_with(&store, &mine["access_token"]).await;
+    assert_eq!(body["result"].as_array().unwrap().len(), 1, "{body}");
+}
+
+#[tokio::test]
+async fn an_ended_session_is_refused_once_the_live_finding_is_stale_and_never_cached_as_refused() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let token = login["access_token"].as_str().unwrap();
+    let authenticator =
+        Authenticator::new(tokens(), &store, &store).caching_account_checks(Duration::from_millis(200));
+    assert!(authenticator.verify(token, unix_now()).await.is_ok());
+    store.families.lock().unwrap()[0].revoked = true;
+    assert!(authenticator.verify(token, unix_now()).await.is_ok(), "within the window the finding stands");
+    tokio::time::sleep(Duration::from_millis(250)).await;
+    let refused = authenticator.verify(token, unix_now()).await;
+    assert!(matches!(refused, Err(Rejection::SessionEnded)), "{refused:?}");
+    store.families.lock().unwrap()[0].revoked = false;
+    assert!(authenticator.verify(token, unix_now()).await.is_ok(), "a refusal is never cached");
 }

@@ -53,10 +53,17 @@ impl Intercept for CallLog {
     }
 }
 
-/// The `(action, table)` permissions one request needs. A transaction has no action of its
-/// own: IAM checks each of its items' actions on their tables.
+/// The `(action, table)` permissions one request needs; a query of an index needs it on
+/// `<table>/index/<name>`. A transaction has no action of its own: IAM checks each of its items'
+/// actions on their tables.
 fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
-    let table = |v: &Value| v["TableName"].as_str().map(str::to_owned);
+    let table = |v: &Value| {
+        let table = v["TableName"].as_str()?;
+        Some(match v["IndexName"].as_str() {
+            Some(index) => format!("{table}/index/{index}"),
+            None => table.to_owned(),
+        })
+    };
     match body["TransactItems"].as_array() {
         Some(items) => items
             .iter()
@@ -95,6 +102,10 @@ mod tests {
         assert_eq!(
             permissions("GetItem", &json!({"TableName": "users"})),
             [("GetItem".into(), "users".into())]
+        );
+        assert_eq!(
+            permissions("Query", &json!({"TableName": "refresh", "IndexName": "by-user"})),
+            [("Query".into(), "refresh/index/by-user".into())]
         );
     }
 }

@@ -11,8 +11,8 @@ mod work;
 pub use attempts::LoginAttemptTable;
 pub use refresh::RefreshTokenTable;
 pub use schema::{
-    LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE,
-    create_table_if_absent, delete_table,
+    IndexSpec, LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, SESSIONS_BY_USER, TableSpec, USERS_TABLE,
+    WORK_ITEMS_TABLE, create_table_if_absent, delete_table,
 };
 pub use table::Table;
 pub use users::UserTable;

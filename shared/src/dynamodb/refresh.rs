@@ -4,11 +4,11 @@ use aws_sdk_dynamodb::{
 };
 
 use super::{
-    schema::REFRESH_TOKENS_TABLE,
+    schema::{REFRESH_TOKENS_TABLE, SESSIONS_BY_USER},
     table::{Table, classify, moot_if_condition_failed},
 };
 use crate::{
-    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
+    refresh::{Family, FindSession, ListSessions, RefreshRecord, RefreshTokens, Rotation, SessionUse},
     store::StoreError,
 };
 
@@ -84,44 +84,48 @@ impl RefreshTokens for RefreshTokenTable {
         self.get(token_hash).await
     }
 
-    #[tracing::instrument(name = "store find token family", skip_all)]
-    async fn find_family(&self, family_id: &str) -> Result<Option<Family>, StoreError> {
-        self.get(&Family::key(family_id)).await
-    }
-
     #[tracing::instrument(name = "store rotate refresh token", skip_all)]
     async fn rotate(
         &self,
         parent: &RefreshRecord,
         child: &RefreshRecord,
-        token_version: u64,
-        now_ms: u64,
+        session: &SessionUse,
     ) -> Result<Rotation, StoreError> {
+        let number = |n: u64| AttributeValue::N(n.to_string());
         let consume = Update::builder()
             .table_name(&self.name)
             .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(&parent.token_hash))
             .update_expression("SET used_at_ms = :now, child_hash = :child")
             .condition_expression("attribute_exists(token_hash) AND attribute_not_exists(used_at_ms)")
-            .expression_attribute_values(":now", AttributeValue::N(now_ms.to_string()))
+            .expression_attribute_values(":now", number(session.at_ms))
             .expression_attribute_values(":child", AttributeValue::S(child.token_hash.clone()))
             .build()?;
-        let extend_family = Update::builder()
+        // A session from before absolute ends gets one now, and joins the list by owner.
+        let use_family = Update::builder()
             .table_name(&self.name)
             .key(REFRESH_TOKENS_TABLE.hash_key, Self::key(&Family::key(&parent.family_id)))
-            .update_expression("SET expires_at = :expires")
-            .condition_expression(
-                "attribute_exists(token_hash) AND revoked = :no AND token_version = :version",
+            .update_expression(
+                "SET expires_at = :expires, last_used_at = :now, last_used_from = :from, \
+                 session_user = :user, ends_at = if_not_exists(ends_at, :ends)",
             )
-            .expression_attribute_values(":expires", AttributeValue::N(child.expires_at.to_string()))
+            .condition_expression(
+                "attribute_exists(token_hash) AND revoked = :no AND token_version = :version \
+                 AND (attribute_not_exists(ends_at) OR ends_at > :now)",
+            )
+            .expression_attribute_values(":expires", number(session.expires_at))
+            .expression_attribute_values(":now", number(session.at_ms / 1000))
+            .expression_attribute_values(":from", serde_dynamo::to_attribute_value(&session.from)?)
+            .expression_attribute_values(":user", AttributeValue::S(parent.user_id.clone()))
+            .expression_attribute_values(":ends", number(session.ends_at))
             .expression_attribute_values(":no", AttributeValue::Bool(false))
-            .expression_attribute_values(":version", AttributeValue::N(token_version.to_string()))
+            .expression_attribute_values(":version", number(session.token_version))
             .build()?;
         let result = self
             .client
             .transact_write_items()
             .transact_items(TransactWriteItem::builder().update(consume).build())
             .transact_items(self.put_new(child)?)
-            .transact_items(TransactWriteItem::builder().update(extend_family).build())
+            .transact_items(TransactWriteItem::builder().update(use_family).build())
             .send()
             .await;
         match result {
@@ -152,6 +156,41 @@ impl RefreshTokens for RefreshTokenTable {
             .await;
         // Already gone (expired): nothing left to revoke.
         moot_if_condition_failed(result)
+    }
+}
+
+impl FindSession for RefreshTokenTable {
+    #[tracing::instrument(name = "store find session", skip_all)]
+    async fn find_session(&self, id: &str) -> Result<Option<Family>, StoreError> {
+        self.get(&Family::key(id)).await
+    }
+}
+
+impl ListSessions for RefreshTokenTable {
+    /// A `Query` of the index by owner, every page.
+    #[tracing::instrument(name = "store list sessions", skip_all)]
+    async fn sessions_of(&self, user_id: &str) -> Result<Vec<Family>, StoreError> {
+        let mut sessions = Vec::new();
+        let mut start = None;
+        loop {
+            let output = self
+                .client
+                .query()
+                .table_name(&self.name)
+                .index_name(SESSIONS_BY_USER.name)
+                .key_condition_expression("#owner = :owner")
+                .expression_attribute_names("#owner", SESSIONS_BY_USER.hash_key)
+                .expression_attribute_values(":owner", AttributeValue::S(user_id.to_owned()))
+                .set_exclusive_start_key(start)
+                .send()
+                .await
+                .map_err(classify)?;
+            sessions.extend(serde_dynamo::from_items::<_, Family>(output.items.unwrap_or_default())?);
+            start = output.last_evaluated_key;
+            if start.is_none() {
+                return Ok(sessions);
+            }
+        }
     }
 }
 
@@ -203,11 +242,19 @@ mod tests {
             used_at_ms: None,
             child_hash: None,
         };
-        let raced =
-            refresh_table_answering(cancelled_by("TransactionConflict")).rotate(&token, &token, 0, 0).await;
+        let session = SessionUse {
+            token_version: 0,
+            at_ms: 0,
+            from: Default::default(),
+            expires_at: 1_900_000_000,
+            ends_at: 1_900_000_000,
+        };
+        let raced = refresh_table_answering(cancelled_by("TransactionConflict"))
+            .rotate(&token, &token, &session)
+            .await;
         assert!(matches!(raced, Err(StoreError::Unavailable(_))), "{raced:?}");
         let used = refresh_table_answering(cancelled_by("ConditionalCheckFailed"))
-            .rotate(&token, &token, 0, 0)
+            .rotate(&token, &token, &session)
             .await;
         assert!(matches!(used, Ok(Rotation::AlreadyUsed)), "{used:?}");
     }

@@ -37,13 +37,18 @@ pub const RELOAD_ON_UNKNOWN_KID_AFTER: Duration = Duration::from_secs(60);
 /// that loaded its keys just before a rotation may wait to reload on an unknown `kid`, so no
 /// verifier meets a token signed with a key it cannot load yet.
 pub const KEY_ACTIVATION_DELAY: Duration = Duration::from_secs(2 * RELOAD_ON_UNKNOWN_KID_AFTER.as_secs());
-/// How old a signer's keys may get before it reloads them, so it follows rotations.
-pub const SIGNER_KEYS_MAX_AGE: Duration = Duration::from_secs(600);
+/// How old any instance's keys may get before it reloads them, so signers and verifiers alike
+/// follow rotations: a signer switches to the new key, and a verifier that loaded its keys
+/// before a rotation learns when the new key was made, and so from when the old one may no
+/// longer sign.
+pub const KEYS_MAX_AGE: Duration = Duration::from_secs(600);
 /// After a rotation, the previous key verifies only tokens issued within this time of the new
 /// key's creation: the activation delay, then the longest a signer keeps its loaded keys. So a
-/// leaked key stops working one token lifetime after that, not at the next rotation.
+/// leaked key stops working one token lifetime after that, not at the next rotation; every
+/// verifier holds to it from its first reload after the rotation, within [`KEYS_MAX_AGE`], which
+/// is before the bound is reached.
 pub const PREVIOUS_KEY_ISSUES_FOR: Duration =
-    Duration::from_secs(KEY_ACTIVATION_DELAY.as_secs() + SIGNER_KEYS_MAX_AGE.as_secs());
+    Duration::from_secs(KEY_ACTIVATION_DELAY.as_secs() + KEYS_MAX_AGE.as_secs());
 
 /// How long after the current key's creation the previous key can still verify a valid token:
 /// one issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after it lives `token_lifetime` more, with
@@ -262,6 +267,11 @@ impl Keys {
     /// Whether the last reload failed.
     pub fn reload_failed(&self) -> bool {
         self.reload_failed.load(Ordering::Relaxed)
+    }
+
+    /// Whether the keys were loaded at least `age` ago.
+    pub fn older_than(&self, age: Duration) -> bool {
+        self.loaded_at.lock().unwrap_or_else(|e| e.into_inner()).elapsed() >= age
     }
 
     /// Reloads the keys if they were loaded longer than `min_age` ago and can be reloaded:

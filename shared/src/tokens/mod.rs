@@ -10,7 +10,9 @@ use jsonwebtoken::{
 use ring::hmac;
 use serde::{Deserialize, Serialize, de::IgnoredAny};
 
-use crate::keys::{self, KeyError, KeySource, Keys, RELOAD_ON_UNKNOWN_KID_AFTER, SigningKeys, SigningSecret};
+use crate::keys::{
+    self, KEYS_MAX_AGE, KeyError, KeySource, Keys, RELOAD_ON_UNKNOWN_KID_AFTER, SigningKeys, SigningSecret,
+};
 
 /// Longest token accepted, in bytes; longer ones are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 4096;
@@ -62,6 +64,10 @@ pub struct Claims {
     pub username: String,
     /// The user's token version at issue; "log out everywhere" bumps it, revoking this token.
     pub ver: u64,
+    /// The session (refresh-token family) the token belongs to: when it ends, so does the token.
+    /// Absent only from tokens issued before access tokens named their session.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sid: Option<String>,
     pub iat: u64,
     pub nbf: u64,
     pub exp: u64,
@@ -166,6 +172,8 @@ impl JwtVerifier for Hs256 {
 pub struct TokenService {
     keys: Keys,
     settings: TokenSettings,
+    /// How old the keys may get before a verification reloads them ([`KEYS_MAX_AGE`]).
+    reload_after: Duration,
 }
 
 impl TokenService {
@@ -181,7 +189,15 @@ impl TokenService {
         source: Option<Box<dyn KeySource>>,
     ) -> Self {
         install_jwt_crypto();
-        Self { keys: Keys::new(keys, source, previous_key_verifies_for(&settings)), settings }
+        let keys = Keys::new(keys, source, previous_key_verifies_for(&settings));
+        Self { keys, settings, reload_after: KEYS_MAX_AGE }
+    }
+
+    /// Reloads the keys before a verification once they are `age` old, instead of
+    /// [`KEYS_MAX_AGE`] (tests make it zero).
+    pub fn reloading_keys_after(mut self, age: Duration) -> Self {
+        self.reload_after = age;
+        self
     }
 
     /// The settings tokens are issued and checked with.
@@ -199,13 +215,14 @@ impl TokenService {
         self.keys.reload_if_older_than(min_age).await
     }
 
-    /// Signs an access token for a user with the key that signs at `now`, valid from `now` for
-    /// the configured lifetime.
+    /// Signs an access token for a user's session with the key that signs at `now`, valid from
+    /// `now` for the configured lifetime.
     pub fn issue(
         &self,
         user_id: &str,
         username: &str,
         version: u64,
+        session_id: &str,
         now: u64,
     ) -> Result<AccessToken, TokenError> {
         let ttl = self.settings.access_ttl.as_secs();
@@ -215,6 +232,7 @@ impl TokenService {
             sub: user_id.to_owned(),
             username: username.to_owned(),
             ver: version,
+            sid: Some(session_id.to_owned()),
             iat: now,
             nbf: now,
             exp: now + ttl,
@@ -229,10 +247,15 @@ impl TokenService {
         Ok(AccessToken { token, expires_in: ttl })
     }
 
-    /// [`Self::verify`], reloading the keys first (at most once a minute) if the token names a
-    /// key this instance has not seen, as after a rotation. While reloading fails, such a token
-    /// gets [`TokenError::KeysUnavailable`]: no verdict, rather than a denial a cache would keep.
+    /// [`Self::verify`] with the keys in force: reloaded first once they are [`KEYS_MAX_AGE`] old
+    /// (a failed reload keeps them), and again (at most once a minute) if the token names a key
+    /// this instance has not seen, as after a rotation. While reloading fails, such a token gets
+    /// [`TokenError::KeysUnavailable`]: no verdict, rather than a denial a cache would keep.
     pub async fn verify_following_rotation(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
+        if self.keys.older_than(self.reload_after) {
+            // Logged inside; the loaded keys still verify.
+            let _ = self.keys.reload_if_older_than(self.reload_after).await;
+        }
         match self.verify(token, now) {
             Err(TokenError::UnknownKey) => {
                 match self.keys.reload_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await {
@@ -289,8 +312,12 @@ impl TokenService {
         if claims.exp <= claims.iat || claims.exp - claims.iat > self.settings.access_ttl.as_secs() {
             return Err(TokenError::BadClaims("lifetime longer than the configured maximum"));
         }
-        if claims.sub.is_empty() || claims.username.is_empty() || claims.jti.is_empty() {
-            return Err(TokenError::BadClaims("empty subject, username or token id"));
+        if claims.sub.is_empty()
+            || claims.username.is_empty()
+            || claims.jti.is_empty()
+            || claims.sid.as_deref().is_some_and(str::is_empty)
+        {
+            return Err(TokenError::BadClaims("empty subject, username, session or token id"));
         }
         if !key.trusted_for(claims.iat, LEEWAY_SECONDS) {
             return Err(TokenError::BadClaims("issued after its key was replaced"));

@@ -69,7 +69,7 @@ fn rejects(token: &str) -> bool {
 #[test]
 fn an_issued_token_verifies_with_every_claim() {
     let svc = service();
-    let issued = svc.issue("01J0USER", "joe", 0, NOW).unwrap();
+    let issued = svc.issue("01J0USER", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap();
     assert_eq!(issued.expires_in, 900);
     let claims = svc.verify(&issued.token, NOW + 5).unwrap();
     assert_eq!((claims.sub.as_str(), claims.username.as_str()), ("01J0USER", "joe"));
@@ -81,7 +81,7 @@ fn an_issued_token_verifies_with_every_claim() {
 #[test]
 fn an_expired_token_is_rejected_after_the_leeway() {
     let svc = service();
-    let issued = svc.issue("u", "joe", 0, NOW).unwrap();
+    let issued = svc.issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap();
     assert!(svc.verify(&issued.token, NOW + 900 + LEEWAY_SECONDS - 1).is_ok());
     let err = svc.verify(&issued.token, NOW + 900 + LEEWAY_SECONDS + 1).unwrap_err();
     assert!(err.is_expired(), "{err}");
@@ -100,7 +100,7 @@ fn a_token_signed_with_another_key_is_rejected() {
 
 #[test]
 fn a_tampered_payload_is_rejected() {
-    let token = service().issue("u", "joe", 0, NOW).unwrap().token;
+    let token = service().issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     let parts: Vec<&str> = token.split('.').collect();
     let mut claims: serde_json::Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!("someone-else");
@@ -183,7 +183,7 @@ fn secret(bytes: &[u8]) -> SigningSecret {
 
 #[test]
 fn issued_tokens_name_their_key_and_a_missing_or_foreign_kid_is_rejected() {
-    let token = service().issue("u", "joe", 0, NOW).unwrap().token;
+    let token = service().issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid, Some(our_kid()));
     let no_kid =
         format!("{}.{}", B64.encode(json!({"alg": "HS256"}).to_string()), token.split_once('.').unwrap().1);
@@ -209,12 +209,15 @@ fn after_a_rotation_tokens_of_the_previous_key_still_verify_and_older_ones_do_no
         settings(),
         None,
     );
-    let old = TokenService::new(&secret(k0), settings()).issue("u", "joe", 0, NOW).unwrap().token;
-    let signed_before = before.issue("u", "joe", 0, NOW).unwrap().token;
+    let old = TokenService::new(&secret(k0), settings())
+        .issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW)
+        .unwrap()
+        .token;
+    let signed_before = before.issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     assert!(before.verify(&old, NOW).is_ok());
     assert!(after.verify(&signed_before, NOW).is_ok(), "previous key still verifies");
     assert!(matches!(after.verify(&old, NOW), Err(TokenError::UnknownKey)), "two rotations back");
-    let signed_after = after.issue("u", "joe", 0, NOW).unwrap().token;
+    let signed_after = after.issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     assert!(matches!(before.verify(&signed_after, NOW), Err(TokenError::UnknownKey)));
 }
 
@@ -236,7 +239,7 @@ fn after_a_rotation_the_previous_key_verifies_only_tokens_issued_while_it_could_
     assert!(svc.verify(&signed_at(last_iat), last_iat).is_ok());
     let forged = svc.verify(&signed_at(last_iat + 1), last_iat + 1);
     assert!(matches!(forged, Err(TokenError::BadClaims(_))), "{forged:?}");
-    let new_key = svc.issue("u", "joe", 0, NOW).unwrap().token;
+    let new_key = svc.issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     assert!(svc.verify(&new_key, NOW).is_ok());
     // The last token the previous key may verify expires within the time it is loaded for.
     let unloaded = created + previous_key_verifies_for(&TokenSettings::default()).as_secs();
@@ -261,7 +264,7 @@ async fn a_failed_reload_is_an_error_and_keeps_the_loaded_keys() {
     let keys = SigningKeys::single(secret(SECRET));
     let svc = TokenService::with_keys(&keys, TokenSettings::default(), Some(unreachable_key_source()));
     assert!(svc.reload_keys_if_older_than(Duration::ZERO).await.is_err());
-    let token = svc.issue("u", "joe", 0, NOW).unwrap().token;
+    let token = svc.issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     assert!(svc.verify(&token, NOW).is_ok(), "the loaded keys are kept");
     assert!(!svc.reload_keys_if_older_than(Duration::from_secs(60)).await.unwrap(), "not retried at once");
 }
@@ -277,7 +280,7 @@ async fn an_unknown_kid_gets_no_verdict_until_the_keys_can_be_reloaded() {
         let verdict = svc.verify_following_rotation(&unknown, NOW).await;
         assert!(matches!(verdict, Err(TokenError::KeysUnavailable)), "{attempt}: {verdict:?}");
     }
-    let ours = svc.issue("u", "joe", 0, NOW).unwrap().token;
+    let ours = svc.issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     assert!(svc.verify_following_rotation(&ours, NOW).await.is_ok(), "known keys still verify");
     let forged = sign_raw(&json!({"alg": "HS256"}), &claims_json(NOW), other);
     let verdict = svc.verify_following_rotation(&forged, NOW).await;
@@ -290,7 +293,7 @@ async fn an_unknown_kid_gets_no_verdict_until_the_keys_can_be_reloaded() {
 
 #[test]
 fn oversized_and_malformed_tokens_are_rejected() {
-    let valid = service().issue("u", "joe", 0, NOW).unwrap().token;
+    let valid = service().issue("u", "joe", 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", NOW).unwrap().token;
     assert!(matches!(service().verify(&"a".repeat(MAX_TOKEN_BYTES + 1), NOW), Err(TokenError::TooLong)));
     let parts: Vec<&str> = valid.split('.').collect();
     for bad in [
@@ -302,5 +305,61 @@ fn oversized_and_malformed_tokens_are_rejected() {
         format!("{}.{}.{}", parts[0], parts[1], B64.encode(b"foreign signature bytes 0123456789")),
     ] {
         assert!(rejects(&bad), "{bad:?}");
+    }
+}
+
+/// A key source that serves whatever keys it holds now.
+struct Rotating(std::sync::Mutex<Option<SigningKeys>>);
+
+impl crate::keys::KeySource for Rotating {
+    fn load(&self, _: Duration) -> crate::keys::BoxFuture<'_, Result<SigningKeys, crate::keys::KeyError>> {
+        let keys = self.0.lock().unwrap().take().expect("keys to serve");
+        Box::pin(async move { Ok(keys) })
+    }
+}
+
+#[tokio::test]
+async fn a_verifier_that_loaded_before_a_rotation_holds_the_old_key_to_its_bound_once_its_keys_are_old() {
+    let (old, new) = (b"key-one-0123456789-abcdefghijklmnopqr".as_slice(), SECRET);
+    let rotated_at = NOW - 60;
+    let after_rotation = SigningKeys {
+        current: secret(new),
+        previous: Some(secret(old)),
+        current_created: Some(SystemTime::UNIX_EPOCH + Duration::from_secs(rotated_at)),
+    };
+    // Minted with the old key after its bound: only a key leaked at the rotation could sign it.
+    let late = rotated_at + PREVIOUS_KEY_ISSUES_FOR.as_secs() + LEEWAY_SECONDS + 1;
+    let leaked = TokenService::new(&secret(old), TokenSettings::default())
+        .issue("u", "joe", 0, "s", late)
+        .unwrap()
+        .token;
+    let source = || {
+        let keys = std::sync::Mutex::new(Some(clone_keys(&after_rotation)));
+        Some(Box::new(Rotating(keys)) as Box<dyn crate::keys::KeySource>)
+    };
+
+    let young =
+        TokenService::with_keys(&SigningKeys::single(secret(old)), TokenSettings::default(), source());
+    assert!(
+        young.verify_following_rotation(&leaked, late).await.is_ok(),
+        "keys loaded just now are not reloaded"
+    );
+
+    let aged = TokenService::with_keys(&SigningKeys::single(secret(old)), TokenSettings::default(), source())
+        .reloading_keys_after(Duration::ZERO);
+    let refused = aged.verify_following_rotation(&leaked, late).await;
+    assert!(matches!(refused, Err(TokenError::BadClaims(_))), "{refused:?}");
+    let in_time = TokenService::new(&secret(old), TokenSettings::default())
+        .issue("u", "joe", 0, "s", rotated_at + 60)
+        .unwrap()
+        .token;
+    assert!(aged.verify(&in_time, rotated_at + 60).is_ok(), "tokens it signed before its bound still verify");
+}
+
+fn clone_keys(keys: &SigningKeys) -> SigningKeys {
+    SigningKeys {
+        current: keys.current.clone(),
+        previous: keys.previous.clone(),
+        current_created: keys.current_created,
     }
 }

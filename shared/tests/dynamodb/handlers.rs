@@ -47,7 +47,8 @@ async fn the_blog_client_flow_works_on_the_sample_events() {
     let Some(tables) = TestTables::new().await else { return };
     let (users, work, attempts, sessions) =
         (tables.user_table(), tables.work_table(), tables.attempt_table(), tables.refresh_table());
-    let callers = Callers::Verify(Box::new(Authenticator::new(tokens(), tables.user_table())));
+    let callers =
+        Callers::Verify(Box::new(Authenticator::new(tokens(), tables.user_table(), tables.refresh_table())));
 
     let (status, body) = json_of(api::signup(&users, sample("signup", |_| {})).await.unwrap());
     assert_eq!((status, body), (201, json!({"Status": "Success", "result": "User created"})));
@@ -91,7 +92,8 @@ async fn rejected_requests_write_nothing() {
     });
     assert_eq!(api::signup(&users, oversized).await.unwrap().status(), 413);
     let forged = sample("create-work", bearer("eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0."));
-    let callers = Callers::Verify(Box::new(Authenticator::new(tokens(), tables.user_table())));
+    let callers =
+        Callers::Verify(Box::new(Authenticator::new(tokens(), tables.user_table(), tables.refresh_table())));
     assert_eq!(api::create_work(&work, &callers, forged).await.unwrap().status(), 401);
     assert_eq!(tables.count(&tables.users).await, 0);
     assert_eq!(tables.count(&tables.work_items).await, 0);

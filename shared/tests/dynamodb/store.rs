@@ -1,9 +1,13 @@
 use std::time::{Duration, Instant};
 
 use auth_core::{
+    clock::unix_now,
     dynamodb::UserTable,
     lockout::{Admission, LoginAttempts},
-    refresh::{Family, RefreshRecord, RefreshTokens, Rotation},
+    refresh::{
+        ClientSeen, Family, FindSession, ListSessions, RefreshRecord, RefreshSettings, RefreshTokens,
+        Rotation, SessionUse,
+    },
     store::StoreError,
     users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
@@ -220,6 +224,7 @@ async fn a_record_stored_without_a_lock_field_still_admits() {
     assert_eq!(attempts.admit(&joe, 1_800_000_000_000).await.unwrap(), Admission::Granted { failures: 3 });
 }
 
+/// A session as it was stored before sessions had an absolute end or a place in the list.
 fn family(id: &str, version: u64) -> Family {
     Family {
         token_hash: Family::key(id),
@@ -228,6 +233,29 @@ fn family(id: &str, version: u64) -> Family {
         token_version: version,
         revoked: false,
         expires_at: 1_900_000_000,
+        ends_at: None,
+        created_at: None,
+        last_used_at: None,
+        created_from: None,
+        last_used_from: None,
+        session_user: None,
+    }
+}
+
+/// A session of `user_id` as a login starts it now.
+fn session(id: &str, user_id: &str) -> Family {
+    let user = User { user_id: user_id.into(), ..user("joe") };
+    Family::start(id, &user, unix_now(), ClientSeen::new("203.0.113.7", "tests"), &RefreshSettings::default())
+}
+
+/// A refresh at `at_ms` by a user at `version`, extending the session to `expires_at`.
+fn refreshed(version: u64, at_ms: u64, expires_at: u64) -> SessionUse {
+    SessionUse {
+        token_version: version,
+        at_ms,
+        from: ClientSeen::new("198.51.100.4", "refreshing client"),
+        expires_at,
+        ends_at: 1_900_000_000,
     }
 }
 
@@ -249,7 +277,7 @@ async fn a_family_starts_with_its_root_token_and_both_are_found() {
     let sessions = tables.refresh_table();
     sessions.start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
     assert_eq!(sessions.find_token("root").await.unwrap(), Some(refresh_record("root", "f1")));
-    assert_eq!(sessions.find_family("f1").await.unwrap(), Some(family("f1", 0)));
+    assert_eq!(sessions.find_session("f1").await.unwrap(), Some(family("f1", 0)));
     assert_eq!(sessions.find_token("nope").await.unwrap(), None);
 }
 
@@ -260,13 +288,19 @@ async fn rotation_consumes_the_parent_once_and_stores_the_child() {
     sessions.start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
     let root = refresh_record("root", "f1");
     let child = RefreshRecord { expires_at: 1_950_000_000, ..refresh_record("child", "f1") };
-    assert_eq!(sessions.rotate(&root, &child, 0, 1_000).await.unwrap(), Rotation::Rotated);
+    assert_eq!(
+        sessions.rotate(&root, &child, &refreshed(0, 1_000, 1_950_000_000)).await.unwrap(),
+        Rotation::Rotated
+    );
     let used = sessions.find_token("root").await.unwrap().unwrap();
     assert_eq!((used.used_at_ms, used.child_hash.as_deref()), (Some(1_000), Some("child")));
     assert_eq!(sessions.find_token("child").await.unwrap(), Some(child.clone()));
-    assert_eq!(sessions.find_family("f1").await.unwrap().unwrap().expires_at, 1_950_000_000);
+    assert_eq!(sessions.find_session("f1").await.unwrap().unwrap().expires_at, 1_950_000_000);
     let sibling = refresh_record("sibling", "f1");
-    assert_eq!(sessions.rotate(&root, &sibling, 0, 2_000).await.unwrap(), Rotation::AlreadyUsed);
+    assert_eq!(
+        sessions.rotate(&root, &sibling, &refreshed(0, 2_000, 1_950_000_000)).await.unwrap(),
+        Rotation::AlreadyUsed
+    );
     assert_eq!(sessions.find_token("sibling").await.unwrap(), None, "nothing half-written");
 }
 
@@ -277,13 +311,13 @@ async fn a_revoked_or_outdated_family_cannot_rotate() {
     sessions.start_family(&family("f1", 3), &refresh_record("root", "f1")).await.unwrap();
     let root = refresh_record("root", "f1");
     assert_eq!(
-        sessions.rotate(&root, &refresh_record("c1", "f1"), 4, 1).await.unwrap(),
+        sessions.rotate(&root, &refresh_record("c1", "f1"), &refreshed(4, 1, 1_900_000_000)).await.unwrap(),
         Rotation::FamilyRevoked
     );
     sessions.revoke_family("f1").await.unwrap();
-    assert!(sessions.find_family("f1").await.unwrap().unwrap().revoked);
+    assert!(sessions.find_session("f1").await.unwrap().unwrap().revoked);
     assert_eq!(
-        sessions.rotate(&root, &refresh_record("c2", "f1"), 3, 1).await.unwrap(),
+        sessions.rotate(&root, &refresh_record("c2", "f1"), &refreshed(3, 1, 1_900_000_000)).await.unwrap(),
         Rotation::FamilyRevoked
     );
     assert_eq!(sessions.find_token("root").await.unwrap().unwrap().used_at_ms, None, "nothing half-written");
@@ -298,7 +332,10 @@ async fn twenty_concurrent_rotations_of_one_token_mint_one_child() {
         let sessions = tables.refresh_table();
         tokio::spawn(async move {
             let child = refresh_record(&format!("child-{n}"), "f1");
-            sessions.rotate(&refresh_record("root", "f1"), &child, 0, 1_000).await.unwrap()
+            sessions
+                .rotate(&refresh_record("root", "f1"), &child, &refreshed(0, 1_000, 1_900_000_000))
+                .await
+                .unwrap()
         })
     });
     let outcomes = futures_results(handles).await;
@@ -319,4 +356,69 @@ async fn revoking_all_tokens_bumps_the_version_only_for_the_owner() {
     assert_eq!(users.find_user(&joe.username).await.unwrap().unwrap().token_version, 2);
     users.revoke_all_tokens(&Username::parse("ghost").unwrap(), "x").await.unwrap();
     assert_eq!(tables.count(&tables.users).await, 1, "no item created for an unknown name");
+}
+
+#[tokio::test]
+async fn a_session_from_before_absolute_ends_gets_one_at_its_first_refresh_and_joins_the_list() {
+    let Some(tables) = TestTables::new().await else { return };
+    let sessions = tables.refresh_table();
+    sessions.start_family(&family("f1", 0), &refresh_record("root", "f1")).await.unwrap();
+    assert_eq!(sessions.sessions_of("u1").await.unwrap(), [], "not listed before it refreshes");
+    let child = RefreshRecord { expires_at: 1_850_000_000, ..refresh_record("child", "f1") };
+    let refresh = SessionUse { ends_at: 1_900_000_000, ..refreshed(0, 1_800_000_000_000, 1_850_000_000) };
+    assert_eq!(
+        sessions.rotate(&refresh_record("root", "f1"), &child, &refresh).await.unwrap(),
+        Rotation::Rotated
+    );
+    let stored = sessions.find_session("f1").await.unwrap().unwrap();
+    assert_eq!((stored.ends_at, stored.expires_at), (Some(1_900_000_000), 1_850_000_000));
+    assert_eq!(
+        (stored.last_used_at, stored.last_used_from.clone()),
+        (Some(1_800_000_000), Some(refresh.from.clone()))
+    );
+    assert_eq!(sessions.sessions_of("u1").await.unwrap(), std::slice::from_ref(&stored));
+    let later = SessionUse { ends_at: 1_999_999_999, ..refreshed(0, 1_800_000_100_000, 1_850_000_100) };
+    let grandchild = refresh_record("grandchild", "f1");
+    assert_eq!(sessions.rotate(&child, &grandchild, &later).await.unwrap(), Rotation::Rotated);
+    let again = sessions.find_session("f1").await.unwrap().unwrap();
+    assert_eq!(again.ends_at, Some(1_900_000_000), "an absolute end, once set, never moves");
+}
+
+#[tokio::test]
+async fn a_session_past_its_absolute_end_cannot_rotate_however_recently_used() {
+    let Some(tables) = TestTables::new().await else { return };
+    let sessions = tables.refresh_table();
+    let ended = Family { ends_at: Some(1_800_000_000), ..family("f1", 0) };
+    sessions.start_family(&ended, &refresh_record("root", "f1")).await.unwrap();
+    let root = refresh_record("root", "f1");
+    let late = refreshed(0, 1_800_000_000_000, 1_900_000_000);
+    assert_eq!(
+        sessions.rotate(&root, &refresh_record("c1", "f1"), &late).await.unwrap(),
+        Rotation::FamilyRevoked
+    );
+    assert_eq!(sessions.find_token("root").await.unwrap().unwrap().used_at_ms, None, "nothing half-written");
+    let in_time = refreshed(0, 1_799_999_999_000, 1_800_000_000);
+    assert_eq!(
+        sessions.rotate(&root, &refresh_record("c2", "f1"), &in_time).await.unwrap(),
+        Rotation::Rotated
+    );
+}
+
+#[tokio::test]
+async fn sessions_are_listed_by_owner_and_only_sessions() {
+    let Some(tables) = TestTables::new().await else { return };
+    let sessions = tables.refresh_table();
+    let (mine, theirs) =
+        (session("01JDQ90A2B4C6D8E0F2G4H6J8K", "u1"), session("01JDQ90A2B4C6D8E0F2G4H6J8M", "u2"));
+    for (family, root) in [(&mine, "r1"), (&theirs, "r2")] {
+        sessions.start_family(family, &refresh_record(root, family.id())).await.unwrap();
+    }
+    assert_eq!(sessions.sessions_of("u1").await.unwrap(), std::slice::from_ref(&mine));
+    assert_eq!(sessions.sessions_of("u2").await.unwrap(), [theirs]);
+    assert_eq!(sessions.sessions_of("u3").await.unwrap(), []);
+    sessions.revoke_family(mine.id()).await.unwrap();
+    assert!(
+        sessions.sessions_of("u1").await.unwrap()[0].revoked,
+        "ended sessions stay listed until they expire"
+    );
 }

@@ -10,6 +10,9 @@ fn template() -> Value {
     serde_norway::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
+/// An index's name, key schema and projection type.
+type Index<'a> = (String, Vec<(String, String)>, Option<&'a str>);
+
 fn key_schema(spec: &TableSpec) -> Vec<(String, String)> {
     std::iter::once((spec.hash_key.to_owned(), "HASH".to_owned()))
         .chain(spec.range_key.map(|k| (k.to_owned(), "RANGE".to_owned())))
@@ -35,9 +38,34 @@ fn the_template_tables_match_the_code() {
         assert_eq!(pairs(&properties["KeySchema"], "AttributeName", "KeyType"), key_schema(&spec));
         let mut attributes = pairs(&properties["AttributeDefinitions"], "AttributeName", "AttributeType");
         attributes.sort();
-        let mut expected: Vec<_> = key_schema(&spec).into_iter().map(|(k, _)| (k, "S".to_owned())).collect();
+        let mut expected: Vec<_> =
+            spec.attributes().into_iter().map(|k| (k.to_owned(), "S".to_owned())).collect();
         expected.sort();
         assert_eq!(attributes, expected, "{}", spec.resource);
+        let deployed_indexes: Vec<Index> = properties["GlobalSecondaryIndexes"]
+            .as_sequence()
+            .map(|indexes| {
+                indexes
+                    .iter()
+                    .map(|index| {
+                        let name = index["IndexName"].as_str().unwrap().to_owned();
+                        let keys = pairs(&index["KeySchema"], "AttributeName", "KeyType");
+                        (name, keys, index["Projection"]["ProjectionType"].as_str())
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        let indexes: Vec<_> = spec
+            .indexes
+            .iter()
+            .map(|index| {
+                let keys = std::iter::once((index.hash_key.to_owned(), "HASH".to_owned()))
+                    .chain(index.range_key.map(|k| (k.to_owned(), "RANGE".to_owned())))
+                    .collect();
+                (index.name.to_owned(), keys, Some("ALL"))
+            })
+            .collect();
+        assert_eq!(deployed_indexes, indexes, "{}", spec.resource);
         let ttl = &properties["TimeToLiveSpecification"];
         let deployed_ttl =
             ttl["Enabled"].as_bool().unwrap_or(false).then(|| ttl["AttributeName"].as_str()).flatten();

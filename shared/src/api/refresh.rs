@@ -1,4 +1,4 @@
-//! `POST /refresh` and `POST /logout`, and the session response `/auth` shares.
+//! `POST /refresh`, and what `/auth` shares with it: starting a session and the token response.
 
 use lambda_http::{
     Body, Request, Response,
@@ -6,15 +6,17 @@ use lambda_http::{
 };
 use serde::{Deserialize, Serialize};
 
-use super::caller::IdentifyCaller;
 use crate::{
     clock::{unix_now, unix_now_ms},
     error::{ApiError, respond},
     http,
-    keys::{RELOAD_ON_UNKNOWN_KID_AFTER, SIGNER_KEYS_MAX_AGE},
-    refresh::{ChildDeriver, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens, Rotation},
+    keys::{KEYS_MAX_AGE, RELOAD_ON_UNKNOWN_KID_AFTER},
+    refresh::{
+        ChildDeriver, ClientSeen, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens,
+        Rotation, SessionUse,
+    },
     tokens::TokenService,
-    users::{FindUser, RevokeUserTokens, User, Username},
+    users::{FindUser, User, Username},
 };
 
 /// Everything needed to mint sessions: the access-token service (whose keys also derive
@@ -30,45 +32,32 @@ impl Issuer {
         ChildDeriver::for_ring(&self.tokens.keys().ring(), unix_now())
     }
 
-    /// A refresh record for `token` in `family_id`, valid from `now` (seconds).
-    pub(super) fn record(
-        &self,
-        token: &RefreshToken,
-        family_id: &str,
-        user: &User,
-        now: u64,
-    ) -> RefreshRecord {
+    /// A refresh record for `token` in `family_id`, valid until `expires_at` (seconds).
+    fn record(&self, token: &RefreshToken, family_id: &str, user: &User, expires_at: u64) -> RefreshRecord {
         RefreshRecord {
             token_hash: token.hash(),
             family_id: family_id.to_owned(),
             user_id: user.user_id.clone(),
             username: user.username.as_str().to_owned(),
-            expires_at: now + self.refresh.lifetime.as_secs(),
+            expires_at,
             used_at_ms: None,
             child_hash: None,
         }
     }
 
-    /// Starts a new family for a fresh login and returns its first refresh token.
-    pub(super) async fn start_family<R: RefreshTokens>(
+    /// Starts a new session for a fresh login from `from`; returns it and its first refresh token.
+    pub(super) async fn start_session<R: RefreshTokens>(
         &self,
         store: &R,
         user: &User,
+        from: ClientSeen,
         now: u64,
-    ) -> Result<RefreshToken, ApiError> {
-        let family_id = ulid::Ulid::new().to_string();
+    ) -> Result<(Family, RefreshToken), ApiError> {
+        let family = Family::start(&ulid::Ulid::new().to_string(), user, now, from, &self.refresh);
         let root = RefreshToken::generate();
-        let record = self.record(&root, &family_id, user, now);
-        let family = Family {
-            token_hash: Family::key(&family_id),
-            user_id: user.user_id.clone(),
-            username: user.username.as_str().to_owned(),
-            token_version: user.token_version,
-            revoked: false,
-            expires_at: record.expires_at,
-        };
+        let record = self.record(&root, family.id(), user, family.expires_at);
         store.start_family(&family, &record).await?;
-        Ok(root)
+        Ok((family, root))
     }
 
     /// The child `parent` was rotated to (`child_hash`), if derived with a key in force here or,
@@ -88,18 +77,20 @@ impl Issuer {
         Ok(self.children().find_child(parent, child_hash))
     }
 
-    /// The `200` body of `/auth` and `/refresh`: a new access token plus `refresh`.
+    /// The `200` body of `/auth` and `/refresh`: a new access token of session `session_id`
+    /// plus `refresh`.
     pub(super) async fn respond(
         &self,
         user: &User,
+        session_id: &str,
         refresh: &RefreshToken,
         now: u64,
     ) -> Result<Response<Body>, ApiError> {
         // A failed reload is logged and keeps the loaded keys, which still sign.
-        let _ = self.tokens.reload_keys_if_older_than(SIGNER_KEYS_MAX_AGE).await;
+        let _ = self.tokens.reload_keys_if_older_than(KEYS_MAX_AGE).await;
         let issued = self
             .tokens
-            .issue(&user.user_id, user.username.as_str(), user.token_version, now)
+            .issue(&user.user_id, user.username.as_str(), user.token_version, session_id, now)
             .map_err(|e| ApiError::Internal(Box::new(e)))?;
         let body = SessionResponse {
             access_token: issued.token,
@@ -155,17 +146,25 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
         .filter(|p| p.expires_at > now)
         .ok_or(ApiError::InvalidRefreshToken)?;
     let username = Username::parse(&parent.username).map_err(|_| ApiError::InvalidRefreshToken)?;
-    let (family, user) = tokio::try_join!(store.find_family(&parent.family_id), users.find_user(&username))?;
-    let family = family.filter(|f| !f.revoked && f.expires_at > now).ok_or(ApiError::InvalidRefreshToken)?;
-    let user = user
-        .filter(|u| u.user_id == family.user_id && !u.disabled && u.token_version == family.token_version)
+    let (family, user) = tokio::try_join!(store.find_session(&parent.family_id), users.find_user(&username))?;
+    let user = user.filter(|u| !u.disabled).ok_or(ApiError::InvalidRefreshToken)?;
+    let family = family
+        .filter(|f| f.is_live(&user.user_id, user.token_version, now))
         .ok_or(ApiError::InvalidRefreshToken)?;
 
     let mut child = issuer.children().child_of(&presented);
-    let child_record = issuer.record(&child, &parent.family_id, &user, now);
+    let expires_at = issuer.refresh.token_expiry(now, family.absolute_end());
+    let child_record = issuer.record(&child, &parent.family_id, &user, expires_at);
+    let session = SessionUse {
+        token_version: user.token_version,
+        at_ms: now_ms,
+        from: http::client_seen(request),
+        expires_at,
+        ends_at: family.absolute_end(),
+    };
     let outcome = match parent.used_at_ms {
         Some(_) => Rotation::AlreadyUsed,
-        None => store.rotate(&parent, &child_record, user.token_version, now_ms).await?,
+        None => store.rotate(&parent, &child_record, &session).await?,
     };
     match outcome {
         Rotation::Rotated => {}
@@ -190,60 +189,5 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
             child = earlier_child;
         }
     }
-    issuer.respond(&user, &child, now).await
-}
-
-/// The body of `POST /logout`: exactly one of the two.
-#[derive(Deserialize)]
-pub struct LogoutRequest {
-    pub refresh_token: Option<String>,
-    #[serde(default)]
-    pub all: bool,
-}
-
-/// `POST /logout` (authenticated): `{"refresh_token"}` revokes that session, `{"all": true}`
-/// every session and access token of the caller. `204` either way.
-pub async fn logout<U: RevokeUserTokens, R: RefreshTokens, C: IdentifyCaller>(
-    users: &U,
-    store: &R,
-    callers: &C,
-    request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    respond(end_sessions(users, store, callers, &request).await)
-}
-
-#[tracing::instrument(name = "logout", skip_all)]
-async fn end_sessions<U: RevokeUserTokens, R: RefreshTokens, C: IdentifyCaller>(
-    users: &U,
-    store: &R,
-    callers: &C,
-    request: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let identity = callers.caller(request, unix_now()).await?;
-    let LogoutRequest { refresh_token, all } = http::json_body(request)?;
-    match (refresh_token, all) {
-        (None, true) => {
-            let username = Username::parse(&identity.username).map_err(|_| ApiError::Unauthorized)?;
-            users.revoke_all_tokens(&username, &identity.user_id).await?;
-            tracing::info!(user_id = %identity.user_id, "all sessions revoked");
-        }
-        (Some(raw), false) => {
-            // Someone else's or an unknown token changes nothing, and says so to no one; one that
-            // cannot be ours is the client's mistake (a 401 would read as "log in again").
-            let token = RefreshToken::parse(&raw)
-                .ok_or_else(|| ApiError::Validation("refresh_token is not a refresh token".into()))?;
-            if let Some(record) = store.find_token(&token.hash()).await?
-                && record.user_id == identity.user_id
-            {
-                store.revoke_family(&record.family_id).await?;
-                tracing::info!(user_id = %identity.user_id, family_id = %record.family_id, "session revoked");
-            }
-        }
-        _ => {
-            return Err(ApiError::Validation(
-                r#"Send either {"refresh_token": "..."} or {"all": true}"#.into(),
-            ));
-        }
-    }
-    Ok(http::no_content())
+    issuer.respond(&user, &parent.family_id, &child, now).await
 }

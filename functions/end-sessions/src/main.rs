@@ -1,0 +1,11 @@
+//! `DELETE /sessions` and `DELETE /sessions/{id}`: wiring only; the behaviour is
+//! `auth_core::api::end_sessions`.
+
+use auth_core::{api, wiring};
+use lambda_http::{Error, run, service_fn};
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() -> Result<(), Error> {
+    let sessions = wiring::Sessions::build(&wiring::start())?;
+    run(service_fn(|request| api::end_sessions(&sessions.sessions, &sessions.callers, request))).await
+}

@@ -414,6 +414,26 @@ def section_http_413(results):
     return lines + table(["Request", "median ms", "p90 ms"], rows) + [verdict]
 
 
+def section_revocation(results):
+    """Extra: what an authorizer decision no cached finding answers costs."""
+    lines = ["## Extra: an uncached authorizer decision", "",
+             "In one process on DynamoDB Local (`cargo run --release -p auth-core --example "
+             "revocation_cost`): the token check alone, against the whole check of a decision no "
+             "cached finding answers, which also reads the account and the token's session, two "
+             "strongly consistent `GetItem`s side by side (2 read units: $0.25 per million such "
+             "decisions on demand). In an AWS region each `GetItem` adds a few milliseconds of "
+             "network instead of DynamoDB Local's loopback.", ""]
+    doc = load_json(results / "revocation.json")
+    if doc is None:
+        return lines + [NOT_MEASURED]
+    alone, full = doc["token_us"], doc["full_us"]
+    rows = [["token check alone", fmt(median(alone)), fmt(p90(alone))],
+            ["token + account and session reads", fmt(median(full)), fmt(p90(full))]]
+    return lines + table(["Decision", "median µs", "p90 µs"], rows) + [
+        f"{doc['rounds']:,} decisions each; a warm authorizer pays the reads once per user and "
+        "session per `AccountCheckCacheSeconds`."]
+
+
 # ---------------------------------------------------------------- document and chart
 
 def header(machine):
@@ -514,7 +534,8 @@ def main():
                 section_sizes(results, findings),
                 section_argon2(results, findings),
                 section_list_work(results, findings),
-                section_http_413(results)]
+                section_http_413(results),
+                section_revocation(results)]
     chart_path = Path(os.path.relpath(args.chart, args.out.parent)).as_posix()
     analysis_file = Path(__file__).with_name("ANALYSIS.md")
     analysis = analysis_file.read_text(encoding="utf-8") if analysis_file.exists() else ""

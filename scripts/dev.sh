@@ -28,6 +28,13 @@ if [ ! -s "$secret_file" ]; then
 fi
 JWT_SECRET="$(cat "$secret_file")"
 export JWT_SECRET
+server_secret_file="$LOCAL/server-secret"
+if [ ! -s "$server_secret_file" ]; then
+  log "creating a random local server secret in .local/server-secret"
+  (umask 077 && random_secret >"$server_secret_file")
+fi
+SERVER_SECRET="$(cat "$server_secret_file")"
+export SERVER_SECRET
 # After `make rotate-local-key`, tokens signed with the previous key keep working.
 if [ -s "$LOCAL/jwt-previous-secret" ]; then
   JWT_PREVIOUS_SECRET="$(cat "$LOCAL/jwt-previous-secret")"

@@ -34,6 +34,18 @@ ensure_python_test_tools() {
   fi
 }
 
+# checkov (tests only) scans template.yaml. A venv of its own: it pins many of its dependencies,
+# and an exact version of its own, so that a release with new checks cannot fail a build overnight.
+CHECKOV_VERSION="3.3.30"
+ensure_checkov() {
+  if [ ! -x "$LOCAL/checkov/bin/checkov" ] || ! "$LOCAL/checkov/bin/checkov" --version | grep -qx "$CHECKOV_VERSION"; then
+    log "installing checkov $CHECKOV_VERSION into .local/checkov"
+    python3 -m venv "$LOCAL/checkov"
+    "$LOCAL/checkov/bin/pip" install --quiet --upgrade pip
+    "$LOCAL/checkov/bin/pip" install --quiet "checkov==$CHECKOV_VERSION"
+  fi
+}
+
 # start_secrets_manager PORT: moto's Secrets Manager on 127.0.0.1:PORT, for the SDK.
 start_secrets_manager() {
   log "starting a Secrets Manager emulator (moto) on 127.0.0.1:$1"

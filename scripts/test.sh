@@ -11,12 +11,15 @@ if [ -n "${CI:-}" ] && [ "$fuzz_seconds" -le 0 ]; then fuzz_seconds=15; fi
 
 ensure_tools
 ensure_python_test_tools
+ensure_checkov
 if [ "$fuzz_seconds" -gt 0 ]; then ensure_fuzz; fi
 
 log "cargo fmt --check"
 cargo fmt --all -- --check
 log "cfn-lint template.yaml"
 cfn-lint template.yaml
+log "checkov template.yaml (every finding fixed, or skipped in the template with its reason)"
+"$LOCAL/checkov/bin/checkov" -f template.yaml --framework cloudformation --compact --quiet --skip-download
 log "cargo clippy -D warnings"
 cargo clippy --workspace --all-targets --locked -- -D warnings
 log "building the workspace once for every test below"
@@ -31,7 +34,8 @@ start_secrets_manager "$(free_port)"
 # The API under `cargo lambda watch` gets its own tables and a fresh random secret.
 suffix="$(date +%s)-$$"
 use_tables "e2e-$suffix"
-JWT_SECRET="$(random_secret)"
+JWT_SECRET="$(random_secret)" SERVER_SECRET="$(random_secret)"
+export SERVER_SECRET
 # A short grace window lets the end-to-end tests see reuse detection without waiting long.
 # Revocation must show at once in the end-to-end tests; the account-check cache has unit tests.
 export JWT_SECRET REFRESH_GRACE_SECONDS=1 ACCOUNT_CHECK_CACHE_SECONDS=0

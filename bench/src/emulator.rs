@@ -12,9 +12,10 @@
 //! slower (measured: the echo floor 11 % slower after each authorizer run), which would
 //! flatter the bigger binary.
 //! The emulator also stands in for Secrets Manager (`AWS_ENDPOINT_URL_SECRETS_MANAGER`). With
-//! `--keys-from-secrets-manager` it serves the signing key, so a function reads it at init as
-//! deployed (`JWT_SECRET_ARN`): the SDK client, the signed request and its parsing are measured,
-//! the network round trips are not. Every other call it refuses with `ResourceNotFoundException`.
+//! `--keys-from-secrets-manager` it serves the signing key and the server secret, so a function
+//! reads them at init as deployed (`JWT_SECRET_ARN`, `SERVER_SECRET_ARN`; one `GetSecretValue`,
+//! or one `BatchGetSecretValue` for both): the SDK client, the signed request and its parsing are
+//! measured, the network round trips are not. Every other call it refuses with `ResourceNotFoundException`.
 //! With `--key-from-dynamodb` it stands in for DynamoDB too and serves the key as the item of
 //! any `GetItem`: the fourth floor, a key read through the client every function has.
 
@@ -36,6 +37,7 @@ use tokio::{net::TcpListener, sync::Notify};
 use crate::{Error, rusage_cpu_micros, write_json};
 
 const GET_SECRET_VALUE: &str = "secretsmanager.GetSecretValue";
+const BATCH_GET_SECRET_VALUE: &str = "secretsmanager.BatchGetSecretValue";
 const GET_ITEM: &str = "DynamoDB_20120810.GetItem";
 
 /// Cold starts in a row of one binary, when alternating with the floor.
@@ -57,6 +59,8 @@ struct ProcessRun {
 
 /// The ARN the processes are given in `JWT_SECRET_ARN`.
 const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-signing-key-AbCdEf";
+/// The ARN the processes are given in `SERVER_SECRET_ARN`.
+const SERVER_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-server-AbCdEf";
 
 /// The service the emulator serves the signing key from, standing in for it.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -67,18 +71,39 @@ enum KeyService {
     DynamoDb,
 }
 
-/// The two versions of the signing key the stand-in serves, as after a rotation.
+/// The two versions of the signing key the stand-in serves, as after a rotation, and the server
+/// secret.
 struct SigningKeyVersions {
     service: KeyService,
     current: String,
     previous: String,
+    server: String,
 }
 
 impl SigningKeyVersions {
     /// `$JWT_SECRET` (which signed the events) as current, and a previous key.
     fn from_env(service: KeyService) -> Result<Self, Error> {
         let current = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET is unset")?;
-        Ok(Self { service, previous: format!("{current}.previous"), current })
+        Ok(Self {
+            service,
+            previous: format!("{current}.previous"),
+            server: format!("{current}.server"),
+            current,
+        })
+    }
+
+    /// A `BatchGetSecretValue` answer: the current signing key and the server secret.
+    fn batch_value(&self) -> Response<Full<Bytes>> {
+        let body = json!({"SecretValues": [
+            {"ARN": SECRET_ARN, "Name": "bench-signing-key", "VersionId": "AWSCURRENT-version",
+             "SecretString": self.current, "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_700_086_400},
+            {"ARN": SERVER_SECRET_ARN, "Name": "bench-server", "VersionId": "server-version",
+             "SecretString": self.server, "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_700_000_000},
+        ], "Errors": []});
+        Response::builder()
+            .header("content-type", "application/x-amz-json-1.1")
+            .body(Full::from(body.to_string()))
+            .unwrap()
     }
 
     /// A `GetItem` answer: the current key as an item.
@@ -171,12 +196,14 @@ impl Emulator {
     /// it is one. DynamoDB's reach it only with `--key-from-dynamodb`.
     fn stand_in(&self, target: &str, body: &[u8]) -> Option<Response<Full<Bytes>>> {
         let keys = self.keys.as_deref();
-        let serves = |service, call| keys.filter(|k| k.service == service && target == call);
+        let serves = |service, call: &str| keys.filter(|k| k.service == service && target == call);
         if target.starts_with("secretsmanager.") {
-            return Some(
-                serves(KeyService::SecretsManager, GET_SECRET_VALUE)
-                    .map_or_else(not_served, |k| k.secret_value(body)),
-            );
+            let answer = match serves(KeyService::SecretsManager, target) {
+                Some(keys) if target == GET_SECRET_VALUE => keys.secret_value(body),
+                Some(keys) if target == BATCH_GET_SECRET_VALUE => keys.batch_value(),
+                _ => not_served(),
+            };
+            return Some(answer);
         }
         if target.starts_with("DynamoDB_20120810.") {
             return Some(
@@ -254,9 +281,11 @@ async fn run_process(
     let mut child = std::process::Command::new(&command[0]);
     child.env("AWS_ENDPOINT_URL_SECRETS_MANAGER", format!("http://{address}"));
     if let Some(keys) = keys {
-        child.env_remove("JWT_SECRET");
+        child.env_remove("JWT_SECRET").env_remove("SERVER_SECRET");
         match keys.service {
-            KeyService::SecretsManager => child.env("JWT_SECRET_ARN", SECRET_ARN),
+            KeyService::SecretsManager => {
+                child.env("JWT_SECRET_ARN", SECRET_ARN).env("SERVER_SECRET_ARN", SERVER_SECRET_ARN)
+            }
             KeyService::DynamoDb => child.env("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{address}")),
         };
     }

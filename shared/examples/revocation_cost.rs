@@ -3,7 +3,8 @@
 //! DynamoDB Local.
 //!
 //! Run with DynamoDB Local up and `AWS_ENDPOINT_URL_DYNAMODB` set (as `make dev` does):
-//! `cargo run --release -p auth-core --example revocation_cost`
+//! `cargo run --release -p auth-core --example revocation_cost [OUT.json [ROUNDS]]`; `make bench`
+//! runs it for BENCHMARKS.md, "Extra: an uncached authorizer decision".
 
 use std::time::{Duration, Instant};
 
@@ -19,6 +20,7 @@ use auth_core::{
     wiring,
 };
 
+/// Decisions timed when the command line names no number.
 const ROUNDS: usize = 2_000;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
@@ -28,6 +30,8 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), auth_core::BoxError> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let rounds = args.get(1).map(|n| n.parse()).transpose()?.unwrap_or(ROUNDS);
     let client = wiring::aws(&Config::from_process()).dynamodb();
     let suffix = ulid::Ulid::new().to_string().to_lowercase();
     let (users_table, sessions_table) =
@@ -65,8 +69,8 @@ async fn main() -> Result<(), auth_core::BoxError> {
     let authenticator =
         Authenticator::new(TokenService::new(&secret(), TokenSettings::default()), users, sessions);
 
-    let (mut alone, mut full) = (Vec::with_capacity(ROUNDS), Vec::with_capacity(ROUNDS));
-    for _ in 0..ROUNDS {
+    let (mut alone, mut full) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
+    for _ in 0..rounds {
         let start = Instant::now();
         tokens.verify(&token, unix_now())?;
         alone.push(start.elapsed());
@@ -76,7 +80,12 @@ async fn main() -> Result<(), auth_core::BoxError> {
     }
     dynamodb::delete_table(&client, &users_table).await?;
     dynamodb::delete_table(&client, &sessions_table).await?;
-    println!("median over {ROUNDS} rounds on DynamoDB Local:");
+    if let Some(out) = args.first() {
+        let micros = |samples: &[Duration]| samples.iter().map(|d| d.as_secs_f64() * 1e6).collect::<Vec<_>>();
+        let doc = serde_json::json!({"rounds": rounds, "token_us": micros(&alone), "full_us": micros(&full)});
+        std::fs::write(out, doc.to_string())?;
+    }
+    println!("median over {rounds} rounds on DynamoDB Local:");
     println!("  token check alone:                          {:>9.1?}", median(alone));
     println!("  token + account and session GetItem (both): {:>9.1?}", median(full));
     Ok(())

@@ -10,7 +10,7 @@ use aws_credential_types::Credentials;
 use crate::{
     aws::{AwsSettings, CallLogTarget},
     identity::{ACCOUNT_CHECK_CACHE_RANGE, DEFAULT_ACCOUNT_CHECK_CACHE},
-    keys::{KeyError, SigningKeys, SigningSecret},
+    keys::{KeyError, ServerSecret, SigningKeys, SigningSecret},
     logging::{self, LogSettings},
     refresh::{
         DEFAULT_GRACE, DEFAULT_REFRESH_TTL, DEFAULT_SESSION_MAX, GRACE_RANGE, REFRESH_TTL_RANGE,
@@ -39,6 +39,10 @@ pub const JWT_SECRET_ARN: &str = "JWT_SECRET_ARN";
 pub const JWT_SECRET: &str = "JWT_SECRET";
 /// The signing key before the last local rotation.
 pub const JWT_PREVIOUS_SECRET: &str = "JWT_PREVIOUS_SECRET";
+/// The Secrets Manager secret holding the server secret (deployed).
+pub const SERVER_SECRET_ARN: &str = "SERVER_SECRET_ARN";
+/// The server secret itself (local).
+pub const SERVER_SECRET: &str = "SERVER_SECRET";
 /// The `iss` claim.
 pub const JWT_ISSUER: &str = "JWT_ISSUER";
 /// The `aud` claim.
@@ -62,6 +66,8 @@ pub const DYNAMODB_CALL_LOG: &str = "DYNAMODB_CALL_LOG";
 
 /// The variables that name a signing key, as the error for a function that needs one says.
 pub const KEY_VARIABLES: &str = "JWT_SECRET_ARN (deployed) or JWT_SECRET (local)";
+/// The variables that name the server secret, likewise.
+pub const SERVER_SECRET_VARIABLES: &str = "SERVER_SECRET_ARN (deployed) or SERVER_SECRET (local)";
 
 /// Why the function refused to start.
 #[derive(Debug, thiserror::Error)]
@@ -88,6 +94,17 @@ pub enum KeyConfig {
 
 /// Reads one variable from wherever the configuration comes from.
 type Lookup = Box<dyn Fn(&str) -> Option<String> + Send + Sync>;
+
+/// Where the environment says the server secret is.
+#[derive(Debug)]
+pub enum ServerSecretConfig {
+    /// `SERVER_SECRET_ARN`: the secret in Secrets Manager (deployed).
+    SecretsManager { arn: String },
+    /// `SERVER_SECRET` (local).
+    Local(Box<ServerSecret>),
+    /// Neither.
+    None,
+}
 
 /// The environment a function started with, and the names it has looked up in it.
 pub struct Config {
@@ -212,6 +229,21 @@ impl Config {
         }
     }
 
+    /// `SERVER_SECRET_ARN` or `SERVER_SECRET`; both set is an error.
+    pub fn server_secret(&self) -> Result<ServerSecretConfig, ConfigError> {
+        match (self.optional(SERVER_SECRET_ARN), self.optional(SERVER_SECRET)) {
+            (Some(_), Some(_)) => Err(ConfigError::Invalid {
+                name: SERVER_SECRET,
+                reason: "set either SERVER_SECRET or SERVER_SECRET_ARN, not both".into(),
+            }),
+            (Some(arn), None) => Ok(ServerSecretConfig::SecretsManager { arn }),
+            (None, Some(secret)) => {
+                Ok(ServerSecretConfig::Local(Box::new(ServerSecret::new(secret.as_bytes())?)))
+            }
+            (None, None) => Ok(ServerSecretConfig::None),
+        }
+    }
+
     /// `AWS_LAMBDA_LOG_LEVEL` (Lambda's advanced logging controls), else `RUST_LOG`; and
     /// `AWS_LAMBDA_LOG_FORMAT`.
     pub fn log(&self) -> LogSettings {
@@ -265,6 +297,17 @@ mod tests {
         assert!(matches!(keys(&[]), Ok(KeyConfig::None)));
         let both = keys(&[(JWT_SECRET_ARN, ARN), (JWT_SECRET, SECRET)]).unwrap_err();
         assert!(matches!(both, ConfigError::Invalid { name: "JWT_SECRET", .. }), "{both}");
+    }
+
+    #[test]
+    fn the_server_secret_comes_from_one_place_and_must_be_strong() {
+        let server = |pairs: &[(&str, &str)]| Config::from_pairs(pairs).server_secret();
+        assert!(matches!(server(&[(SERVER_SECRET_ARN, ARN)]), Ok(ServerSecretConfig::SecretsManager { .. })));
+        assert!(matches!(server(&[(SERVER_SECRET, SECRET)]), Ok(ServerSecretConfig::Local(_))));
+        assert!(matches!(server(&[]), Ok(ServerSecretConfig::None)));
+        assert!(matches!(server(&[(SERVER_SECRET, "weak")]), Err(ConfigError::Key(KeyError::Weak(_)))));
+        let both = server(&[(SERVER_SECRET_ARN, ARN), (SERVER_SECRET, SECRET)]).unwrap_err();
+        assert!(matches!(both, ConfigError::Invalid { name: "SERVER_SECRET", .. }), "{both}");
     }
 
     #[test]

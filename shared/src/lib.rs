@@ -5,7 +5,8 @@
 //!
 //! - **Domain**, which knows nothing of AWS or HTTP: [`clock`], [`validation`], [`store`] (what a
 //!   store can fail with), [`users`], [`work`], [`passwords`], [`lockout`], [`refresh`] (sessions),
-//!   [`keys`] (key material and its reload policy), [`tokens`] and [`identity`].
+//!   [`keys`] (key material and its reload policy), [`tokens`], [`identity`] and [`audit`] (the
+//!   trail of security events).
 //! - **Adapters**, which implement the domain's traits: [`aws`] (the client set-up),
 //!   [`dynamodb`] (the store traits) and [`keys::secrets_manager`] (the key source and rotation).
 //! - **HTTP**: [`http`] (bodies and responses), [`error`] (the one mapping from errors to
@@ -14,6 +15,7 @@
 //!   [`wiring`] (what each function builds from its configuration).
 
 pub mod api;
+pub mod audit;
 pub mod aws;
 pub mod clock;
 pub mod config;

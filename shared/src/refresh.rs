@@ -19,7 +19,11 @@ use ring::{digest, hmac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::{keys::KeyRing, store::StoreError, users::User};
+use crate::{
+    keys::{KeyRing, ServerSecret},
+    store::StoreError,
+    users::User,
+};
 
 /// Raw refresh tokens are this many random bytes.
 const TOKEN_BYTES: usize = 32;
@@ -115,24 +119,20 @@ impl std::fmt::Debug for RefreshToken {
     }
 }
 
-/// Derives each token's child from keys bound to the signing keys (the one that signs first).
+/// Derives each token's child with the server secret's key. Children derived before this
+/// version, from the signing keys, are still found: a retry within the grace window may straddle
+/// the upgrade.
 pub struct ChildDeriver(Vec<hmac::Key>);
 
 impl ChildDeriver {
-    /// Child keys bound to the keys of `ring` in force at `now`: the one that signs first.
-    pub fn for_ring(ring: &KeyRing, now: u64) -> Self {
+    /// Children by `server`'s key; those of the signing keys in `ring` (before the server secret
+    /// existed) are found too.
+    pub fn new(server: &ServerSecret, ring: &KeyRing, now: u64) -> Self {
         let (signing, other) = ring.signer(now);
-        Self::new(signing.hmac(), other.map(|key| key.hmac()))
-    }
-
-    /// Child keys bound to the access-token HMAC keys: the one that signs and the other one in
-    /// force, if any.
-    pub fn new(signing: &hmac::Key, other: Option<&hmac::Key>) -> Self {
-        // A key of its own, so access-token signatures and refresh children never share one.
-        let derive = |key: &hmac::Key| {
-            hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(key, b"refresh-token-children/v1").as_ref())
-        };
-        Self(std::iter::once(signing).chain(other).map(derive).collect())
+        let before_the_server_secret = std::iter::once(signing).chain(other).map(|key| {
+            hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(key.hmac(), b"refresh-token-children/v1").as_ref())
+        });
+        Self(std::iter::once(server.children_key().clone()).chain(before_the_server_secret).collect())
     }
 
     /// The child `parent` rotates to now.
@@ -140,8 +140,7 @@ impl ChildDeriver {
         Self::derive(&self.0[0], parent)
     }
 
-    /// The child `parent` rotated to, if derived with either key in force (a retry can straddle a
-    /// key rotation).
+    /// The child `parent` rotated to, if derived with any of the keys.
     pub fn find_child(&self, parent: &RefreshToken, child_hash: &str) -> Option<RefreshToken> {
         self.0.iter().map(|key| Self::derive(key, parent)).find(|child| child.hash() == child_hash)
     }
@@ -322,12 +321,21 @@ pub trait ListSessions {
 mod tests {
     use super::*;
 
-    fn key(secret: &[u8]) -> hmac::Key {
-        hmac::Key::new(hmac::HMAC_SHA256, secret)
+    use crate::keys::{SigningKeys, SigningSecret};
+
+    const SERVER: &[u8] = b"refresh-tests-server-secret-0123456789";
+    const SIGNING: &[u8] = b"refresh-tests-secret-0123456789-abcdef";
+
+    fn ring(signing: &[u8]) -> KeyRing {
+        KeyRing::new(&SigningKeys::single(SigningSecret::new(signing.to_vec()).unwrap()))
+    }
+
+    fn with_server(server: &[u8], signing: &[u8]) -> ChildDeriver {
+        ChildDeriver::new(&ServerSecret::new(server).unwrap(), &ring(signing), 1_800_000_000)
     }
 
     fn deriver() -> ChildDeriver {
-        ChildDeriver::new(&key(b"refresh-tests-secret-0123456789-abcdef"), None)
+        with_server(SERVER, SIGNING)
     }
 
     #[test]
@@ -356,21 +364,28 @@ mod tests {
         assert_eq!(child.expose(), deriver().child_of(&parent).expose());
         assert_ne!(child.expose(), parent.expose());
         assert!(RefreshToken::parse(child.expose()).is_some());
-        let other = ChildDeriver::new(&key(b"another-secret-for-tests-0123456789-xyz"), None);
+        let other = with_server(b"another-secret-for-tests-0123456789-xyz", SIGNING);
         assert_ne!(other.child_of(&parent).expose(), child.expose());
     }
 
     #[test]
-    fn a_child_derived_before_a_key_rotation_is_still_found() {
+    fn a_signing_key_rotation_changes_no_child() {
         let parent = RefreshToken::generate();
-        let before = deriver().child_of(&parent);
-        let rotated = ChildDeriver::new(
-            &key(b"the-next-key-after-rotation-0123456789-q"),
-            Some(&key(b"refresh-tests-secret-0123456789-abcdef")),
-        );
-        assert_ne!(rotated.child_of(&parent).expose(), before.expose());
-        assert_eq!(rotated.find_child(&parent, &before.hash()).unwrap().expose(), before.expose());
+        let rotated = with_server(SERVER, b"the-next-key-after-rotation-0123456789-q");
+        assert_eq!(rotated.child_of(&parent).expose(), deriver().child_of(&parent).expose());
         assert!(deriver().find_child(&parent, "unrelated").is_none());
+    }
+
+    #[test]
+    fn a_child_derived_from_the_signing_key_before_the_server_secret_is_still_found() {
+        let parent = RefreshToken::generate();
+        let signing_derived = hmac::Key::new(
+            hmac::HMAC_SHA256,
+            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SIGNING), b"refresh-token-children/v1").as_ref(),
+        );
+        let before = ChildDeriver::derive(&signing_derived, &parent);
+        assert_ne!(deriver().child_of(&parent).expose(), before.expose(), "new children use the server key");
+        assert_eq!(deriver().find_child(&parent, &before.hash()).unwrap().expose(), before.expose());
     }
 
     #[test]

@@ -5,12 +5,18 @@
 use crate::{
     api::{Callers, Issuer},
     aws::Aws,
-    config::{Config, ConfigError, JWT_SECRET_ARN, KEY_VARIABLES, KeyConfig},
+    config::{
+        Config, ConfigError, JWT_SECRET_ARN, KEY_VARIABLES, KeyConfig, SERVER_SECRET_VARIABLES,
+        ServerSecretConfig,
+    },
     dynamodb::{LoginAttemptTable, RefreshTokenTable, UserTable, WorkItemTable},
     identity::Authenticator,
-    keys::{KeySource, secrets_manager::SecretsManagerKeys, secrets_manager::SecretsManagerVersions},
+    keys::{
+        KeySource,
+        secrets_manager::{SecretsManagerKeys, SecretsManagerVersions, server_secret},
+    },
     logging,
-    tokens::{TokenService, previous_key_verifies_for},
+    tokens::{TokenService, TokenSettings, previous_key_verifies_for},
 };
 
 /// Reads the process's configuration and installs the log subscriber, before anything else.
@@ -37,7 +43,7 @@ impl Signup {
     }
 }
 
-/// `POST /auth`: it signs, so it needs the keys.
+/// `POST /auth`: it signs, so it needs the keys and the server secret.
 pub struct Auth {
     pub users: UserTable,
     pub attempts: LoginAttemptTable,
@@ -57,7 +63,7 @@ impl Auth {
     }
 }
 
-/// `POST /refresh`: it signs, so it needs the keys.
+/// `POST /refresh`: it signs, so it needs the keys and the server secret.
 pub struct Refresh {
     pub users: UserTable,
     pub sessions: RefreshTokenTable,
@@ -148,29 +154,57 @@ pub struct RotateKey {
 
 impl RotateKey {
     pub fn build(config: &Config) -> Self {
-        Self { versions: SecretsManagerVersions(aws_sdk_secretsmanager::Client::new(aws(config).config())) }
+        Self { versions: SecretsManagerVersions(secrets_manager(&aws(config))) }
     }
 }
 
-/// The keys of a function that signs or verifies (`auth`, `refresh`, the authorizer): from
-/// Secrets Manager (deployed), reloaded after a rotation, or fixed (local). No key is an error.
+/// The keys of a function that verifies (the authorizer). No key is an error.
 async fn token_service(config: &Config, aws: &Aws) -> Result<TokenService, ConfigError> {
-    let settings = config.tokens()?;
-    match config.keys()? {
+    tokens_from(config.keys()?, config.tokens()?, aws).await
+}
+
+/// Tokens with the keys `keys` names: from Secrets Manager (deployed), reloaded after a
+/// rotation, or fixed (local).
+async fn tokens_from(
+    keys: KeyConfig,
+    settings: TokenSettings,
+    aws: &Aws,
+) -> Result<TokenService, ConfigError> {
+    match keys {
         KeyConfig::SecretsManager { arn } => {
-            let client = aws_sdk_secretsmanager::Client::new(aws.config());
-            let source: Box<dyn KeySource> = Box::new(SecretsManagerKeys { client, arn });
+            let source = SecretsManagerKeys { client: secrets_manager(aws), arn };
             let keys = source.load(previous_key_verifies_for(&settings)).await?;
-            Ok(TokenService::with_keys(&keys, settings, Some(source)))
+            Ok(TokenService::with_keys(&keys, settings, Some(Box::new(source))))
         }
         KeyConfig::Local(keys) => Ok(TokenService::with_keys(&keys, settings, None)),
         KeyConfig::None => Err(ConfigError::Missing(KEY_VARIABLES)),
     }
 }
 
-/// What mints sessions: the keys and the refresh-token rules.
+/// What mints sessions (`auth`, `refresh`): the signing keys, the server secret and the
+/// refresh-token rules; neither secret may be missing. Deployed, both are read in one request.
 async fn issuer(config: &Config, aws: &Aws) -> Result<Issuer, ConfigError> {
-    Ok(Issuer { tokens: token_service(config, aws).await?, refresh: config.refresh()? })
+    let settings = config.tokens()?;
+    let (tokens, server) = match (config.keys()?, config.server_secret()?) {
+        (KeyConfig::None, _) => return Err(ConfigError::Missing(KEY_VARIABLES)),
+        (_, ServerSecretConfig::None) => return Err(ConfigError::Missing(SERVER_SECRET_VARIABLES)),
+        (KeyConfig::SecretsManager { arn }, ServerSecretConfig::SecretsManager { arn: server_arn }) => {
+            let source = SecretsManagerKeys { client: secrets_manager(aws), arn };
+            let (keys, server) =
+                source.load_with_server_secret(&server_arn, previous_key_verifies_for(&settings)).await?;
+            (TokenService::with_keys(&keys, settings, Some(Box::new(source))), server)
+        }
+        (keys, ServerSecretConfig::SecretsManager { arn }) => {
+            (tokens_from(keys, settings, aws).await?, server_secret(&secrets_manager(aws), &arn).await?)
+        }
+        (keys, ServerSecretConfig::Local(server)) => (tokens_from(keys, settings, aws).await?, *server),
+    };
+    Ok(Issuer::new(tokens, config.refresh()?, server))
+}
+
+/// A Secrets Manager client on the function's AWS configuration.
+fn secrets_manager(aws: &Aws) -> aws_sdk_secretsmanager::Client {
+    aws_sdk_secretsmanager::Client::new(aws.config())
 }
 
 /// Full verification: the token, then the account and the session, with their checks cached.
@@ -230,5 +264,27 @@ mod tests {
         assert!(matches!(missing, ConfigError::Missing(KEY_VARIABLES)), "{missing}");
         let weak = Config::from_pairs(&[(JWT_SECRET, "0123456789")]);
         assert!(matches!(Authorizer::build(&weak).await, Err(ConfigError::Key(_))));
+    }
+
+    #[tokio::test]
+    async fn a_function_that_mints_sessions_refuses_to_start_without_the_server_secret() {
+        let key = "Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA-wiring-test";
+        let tables = [("USERS_TABLE", "u"), ("LOGIN_ATTEMPTS_TABLE", "a"), ("REFRESH_TOKENS_TABLE", "r")];
+        let config = Config::from_pairs(&[&tables[..], &[(JWT_SECRET, key)]].concat());
+        let missing = Auth::build(&config).await.err().expect("no server secret");
+        assert!(matches!(missing, ConfigError::Missing(SERVER_SECRET_VARIABLES)), "{missing}");
+        let config =
+            Config::from_pairs(&[&tables[..], &[(JWT_SECRET, key), ("SERVER_SECRET", key)]].concat());
+        assert!(Refresh::build(&config).await.is_ok());
+        assert!(
+            Authorizer::build(&Config::from_pairs(&[
+                (JWT_SECRET, key),
+                ("USERS_TABLE", "u"),
+                ("REFRESH_TOKENS_TABLE", "r")
+            ]))
+            .await
+            .is_ok(),
+            "a verifier needs none"
+        );
     }
 }

@@ -21,13 +21,14 @@ const FUNCTIONS: [&str; 10] = [
     "rotate-key",
 ];
 
-/// What `make dev` gives every function: table names and a local key, nothing else.
+/// What `make dev` gives every function: table names and local secrets, nothing else.
 const LOCAL: &[(&str, &str)] = &[
     ("USERS_TABLE", "users"),
     ("WORK_ITEMS_TABLE", "work"),
     ("LOGIN_ATTEMPTS_TABLE", "attempts"),
     ("REFRESH_TOKENS_TABLE", "refresh"),
     ("JWT_SECRET", "Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA-configuration-test"),
+    ("SERVER_SECRET", "Qw3eR5tY7uI9oP1aS2dF4gH6jK8lZ0xC-configuration-test"),
 ];
 
 /// The variables `function` looks up as it starts under [`LOCAL`], set or not.

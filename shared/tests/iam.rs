@@ -176,3 +176,19 @@ fn only_the_functions_that_sign_verify_or_rotate_can_read_the_signing_key() {
 fn template_ref(target: &str) -> Value {
     serde_norway::from_str(&format!("!Ref {target}")).unwrap()
 }
+
+#[test]
+fn only_the_functions_that_mint_sessions_can_read_the_server_secret() {
+    let template = template();
+    let expected: BTreeSet<String> = ["AuthFunction", "RefreshFunction"].map(String::from).into();
+    assert_eq!(functions_granted(&template, "secretsmanager:GetSecretValue", "ServerSecret"), expected);
+    let statement =
+        &template["Resources"]["ServerSecretPolicy"]["Properties"]["ResourcePolicy"]["Statement"][0];
+    assert_eq!((statement["Effect"].as_str(), statement["Principal"].as_str()), (Some("Deny"), Some("*")));
+    let allowed: BTreeSet<String> = one_or_many(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
+        .into_iter()
+        .filter_map(arn_of)
+        .map(|role| role.strip_suffix("Role").unwrap_or(&role).to_owned())
+        .collect();
+    assert_eq!(allowed, expected);
+}

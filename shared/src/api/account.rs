@@ -5,6 +5,7 @@ use serde::Deserialize;
 
 use super::refresh::Issuer;
 use crate::{
+    audit::Event,
     clock::{now_rfc3339, unix_now_ms},
     error::{ApiError, respond},
     http,
@@ -72,12 +73,16 @@ async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
     let Credentials { username, password } = http::json_body(request)?;
+    let from = http::client_seen(request);
     let now_ms = unix_now_ms();
     // A name that breaks the rules cannot exist; it still pays for a full (dummy) verification.
     let name = Username::parse(&username).ok();
     let (user, failures) = match &name {
         Some(name) => match attempts.admit(name, now_ms).await? {
-            Admission::Locked { retry_after } => return Err(ApiError::TooManyAttempts { retry_after }),
+            Admission::Locked { retry_after } => {
+                issuer.audit.record(Event::LoginLocked, &username, &from);
+                return Err(ApiError::TooManyAttempts { retry_after });
+            }
             Admission::Granted { failures } => (users.find_user(name).await?, failures),
         },
         None => (None, 0),
@@ -89,12 +94,13 @@ async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
         if let Some(name) = &name {
             attempts.lock_after_failure(name, failures, unix_now_ms()).await?;
         }
+        issuer.audit.record(Event::LoginFailed, &username, &from);
         tracing::info!(failures, "login failed");
         return Err(ApiError::InvalidCredentials);
     };
     attempts.clear_failures(&user.username).await?;
     let now = now_ms / 1000;
-    let (session, refresh) = issuer.start_session(sessions, &user, http::client_seen(request), now).await?;
+    let (session, refresh) = issuer.start_session(sessions, &user, from, now).await?;
     tracing::info!(user_id = %user.user_id, "session started");
     issuer.respond(&user, session.id(), &refresh, now).await
 }

@@ -7,10 +7,11 @@ use lambda_http::{
 use serde::{Deserialize, Serialize};
 
 use crate::{
+    audit::{Audit, Event},
     clock::{unix_now, unix_now_ms},
     error::{ApiError, respond},
     http,
-    keys::{KEYS_MAX_AGE, RELOAD_ON_UNKNOWN_KID_AFTER},
+    keys::{KEYS_MAX_AGE, ServerSecret},
     refresh::{
         ChildDeriver, ClientSeen, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens,
         Rotation, SessionUse,
@@ -19,17 +20,24 @@ use crate::{
     users::{FindUser, User, Username},
 };
 
-/// Everything needed to mint sessions: the access-token service (whose keys also derive
-/// refresh-token children) and the refresh-token rules.
+/// Everything needed to mint sessions: the access-token service, the refresh-token rules, the
+/// server secret refresh-token children are derived with, and the audit trail.
 pub struct Issuer {
     pub tokens: TokenService,
     pub refresh: RefreshSettings,
+    server: ServerSecret,
+    pub(super) audit: Audit,
 }
 
 impl Issuer {
-    /// Derives refresh-token children with the keys in force (as of the last reload).
+    pub fn new(tokens: TokenService, refresh: RefreshSettings, server: ServerSecret) -> Self {
+        Self { tokens, refresh, audit: Audit::new(&server), server }
+    }
+
+    /// Derives refresh-token children with the server secret (and finds those the signing keys
+    /// derived before it existed).
     fn children(&self) -> ChildDeriver {
-        ChildDeriver::for_ring(&self.tokens.keys().ring(), unix_now())
+        ChildDeriver::new(&self.server, &self.tokens.keys().ring(), unix_now())
     }
 
     /// A refresh record for `token` in `family_id`, valid until `expires_at` (seconds).
@@ -58,23 +66,6 @@ impl Issuer {
         let record = self.record(&root, family.id(), user, family.expires_at);
         store.start_family(&family, &record).await?;
         Ok((family, root))
-    }
-
-    /// The child `parent` was rotated to (`child_hash`), if derived with a key in force here or,
-    /// after a rotation this instance has not seen (another instance derived it with the new
-    /// key), with the keys reloaded now, at most once a minute. A reload that fails leaves open
-    /// whether the child is ours, so it is an error, never a reason to revoke.
-    async fn find_child(
-        &self,
-        parent: &RefreshToken,
-        child_hash: &str,
-    ) -> Result<Option<RefreshToken>, ApiError> {
-        if let Some(child) = self.children().find_child(parent, child_hash) {
-            return Ok(Some(child));
-        }
-        let reloaded = self.tokens.reload_keys_if_older_than(RELOAD_ON_UNKNOWN_KID_AFTER).await;
-        reloaded.map_err(|e| ApiError::Unavailable(Box::new(e)))?;
-        Ok(self.children().find_child(parent, child_hash))
     }
 
     /// The `200` body of `/auth` and `/refresh`: a new access token of session `session_id`
@@ -177,14 +168,16 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
             let grace_ms = issuer.refresh.grace.as_millis() as u64;
             let within_grace = used.used_at_ms.is_some_and(|at| now_ms.saturating_sub(at) <= grace_ms);
             let earlier_child = match used.child_hash.as_deref() {
-                Some(hash) if within_grace => issuer.find_child(&presented, hash).await?,
+                Some(hash) if within_grace => issuer.children().find_child(&presented, hash),
                 _ => None,
             };
             let Some(earlier_child) = earlier_child else {
                 store.revoke_family(&parent.family_id).await?;
+                issuer.audit.record(Event::RefreshReused, &parent.username, &session.from);
                 tracing::warn!(family_id = %parent.family_id, user_id = %user.user_id, "refresh token reused: family revoked");
                 return Err(ApiError::InvalidRefreshToken);
             };
+            issuer.audit.record(Event::RefreshReplayed, &parent.username, &session.from);
             tracing::info!(family_id = %parent.family_id, "refresh retried within the grace window");
             child = earlier_child;
         }

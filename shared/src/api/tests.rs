@@ -9,7 +9,7 @@ use super::*;
 use crate::{
     clock::unix_now,
     identity::{Authenticator, Rejection},
-    keys::{SigningKeys, SigningSecret},
+    keys::{ServerSecret, SigningKeys, SigningSecret},
     refresh::{ClientSeen, Family, RefreshSettings, RefreshToken},
     store::StoreError,
     testing::{FakeStore, unreachable_key_source},
@@ -34,7 +34,11 @@ fn tokens() -> TokenService {
 }
 
 fn issuer() -> Issuer {
-    Issuer { tokens: tokens(), refresh: RefreshSettings::default() }
+    Issuer::new(tokens(), RefreshSettings::default(), server_secret())
+}
+
+fn server_secret() -> ServerSecret {
+    ServerSecret::new(b"handler-tests-server-secret-0123456789-xyz").unwrap()
 }
 
 fn authenticator(store: &FakeStore) -> Authenticator<&FakeStore, &FakeStore> {
@@ -728,10 +732,11 @@ async fn reuse_detection_ends_the_access_tokens_of_the_family_too() {
 #[tokio::test]
 async fn a_session_ends_at_its_absolute_end_however_often_it_refreshes() {
     let store = FakeStore::default();
-    let short = Issuer {
-        tokens: tokens(),
-        refresh: RefreshSettings { session_max: Duration::from_secs(3_600), ..RefreshSettings::default() },
-    };
+    let short = Issuer::new(
+        tokens(),
+        RefreshSettings { session_max: Duration::from_secs(3_600), ..RefreshSettings::default() },
+        server_secret(),
+    );
     signed_up(&store).await;
     let (_, login) = parts(auth(&store, &store, &store, &short, event(AUTH, |_| {})).await.unwrap());
     let started = unix_now();
@@ -872,4 +877,77 @@ async fn an_ended_session_is_refused_once_the_live_finding_is_stale_and_never_ca
     assert!(matches!(refused, Err(Rejection::SessionEnded)), "{refused:?}");
     store.families.lock().unwrap()[0].revoked = false;
     assert!(authenticator.verify(token, unix_now()).await.is_ok(), "a refusal is never cached");
+}
+
+/// What `work` logs, as JSON lines (the deployed format), and its output.
+async fn logs_of<T>(work: impl std::future::Future<Output = T>) -> (T, String) {
+    #[derive(Clone, Default)]
+    struct Lines(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+    impl std::io::Write for Lines {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let lines = Lines::default();
+    let writer = lines.clone();
+    let subscriber = tracing_subscriber::fmt().json().with_writer(move || writer.clone()).finish();
+    let output = {
+        let _current = tracing::subscriber::set_default(subscriber);
+        work.await
+    };
+    let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+    (output, text)
+}
+
+/// The audit events among `logs`: each line's fields.
+fn audit_events(logs: &str) -> Vec<Value> {
+    logs.lines()
+        .map(|line| serde_json::from_str::<Value>(line).unwrap()["fields"].clone())
+        .filter(|fields| fields.get("audit").is_some())
+        .collect()
+}
+
+#[tokio::test]
+async fn failed_and_locked_logins_join_the_audit_trail_by_keyed_hash_never_by_name_or_password() {
+    let store = FakeStore::default();
+    signed_up(&store).await;
+    let (_, logs) = logs_of(async {
+        for _ in 0..6 {
+            login_status(&store, "Joe", "wrong password").await;
+        }
+    })
+    .await;
+    let events = audit_events(&logs);
+    let kinds: Vec<&str> = events.iter().map(|e| e["audit"].as_str().unwrap()).collect();
+    assert_eq!(kinds, [["login_failed"; 5].as_slice(), &["login_locked"]].concat(), "{logs}");
+    let subject = crate::audit::Audit::new(&server_secret()).subject("joe");
+    for event in &events {
+        assert_eq!(event["subject"], subject.as_str());
+        assert_eq!(event["source_ip"], "203.0.113.10");
+        assert_eq!(event["user_agent"], "python-requests/2.32.3");
+    }
+    for secret in ["wrong password", "\"Joe\"", "\"joe\""] {
+        assert!(!logs.contains(secret), "{secret} is in the log: {logs}");
+    }
+}
+
+#[tokio::test]
+async fn a_replayed_and_a_stolen_refresh_token_join_the_audit_trail() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let (_, logs) = logs_of(async {
+        refresh_with(&store, &login["refresh_token"]).await;
+        refresh_with(&store, &login["refresh_token"]).await; // a retry within the grace window
+        store.refresh_tokens.lock().unwrap()[0].used_at_ms = Some(1_000); // consumed long ago
+        refresh_with(&store, &login["refresh_token"]).await;
+    })
+    .await;
+    let kinds: Vec<String> =
+        audit_events(&logs).iter().map(|e| e["audit"].as_str().unwrap().to_owned()).collect();
+    assert_eq!(kinds, ["refresh_replayed", "refresh_reused"], "{logs}");
+    assert!(!logs.contains(login["refresh_token"].as_str().unwrap()), "no token in the log");
 }

@@ -68,24 +68,28 @@ pub enum KeyError {
     Unreadable(#[source] BoxError),
 }
 
+/// Refuses a secret shorter than [`MIN_SECRET_BYTES`] or without some variety in it.
+fn check_strength(bytes: &[u8]) -> Result<(), KeyError> {
+    if bytes.len() < MIN_SECRET_BYTES {
+        return Err(KeyError::Weak(format!(
+            "{} bytes, at least {MIN_SECRET_BYTES} are required",
+            bytes.len()
+        )));
+    }
+    let distinct = bytes.iter().collect::<HashSet<_>>().len();
+    if distinct < MIN_DISTINCT_SECRET_BYTES {
+        return Err(KeyError::Weak(format!("only {distinct} distinct byte values; generate it randomly")));
+    }
+    Ok(())
+}
+
 /// The HS256 key material; it never prints.
 pub struct SigningSecret(SecretSlice<u8>);
 
 impl SigningSecret {
     /// Accepts a secret of at least [`MIN_SECRET_BYTES`] with some variety in it.
     pub fn new(bytes: Vec<u8>) -> Result<Self, KeyError> {
-        if bytes.len() < MIN_SECRET_BYTES {
-            return Err(KeyError::Weak(format!(
-                "{} bytes, at least {MIN_SECRET_BYTES} are required",
-                bytes.len()
-            )));
-        }
-        let distinct = bytes.iter().collect::<HashSet<_>>().len();
-        if distinct < MIN_DISTINCT_SECRET_BYTES {
-            return Err(KeyError::Weak(format!(
-                "only {distinct} distinct byte values; generate it randomly"
-            )));
-        }
+        check_strength(&bytes)?;
         Ok(Self(bytes.into()))
     }
 
@@ -104,6 +108,44 @@ impl Clone for SigningSecret {
 impl std::fmt::Debug for SigningSecret {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("SigningSecret([REDACTED])")
+    }
+}
+
+/// The server's own secret, apart from the token-signing keys and never rotated with them: it
+/// keys the hashes of usernames in the audit trail and derives refresh-token children. Only the
+/// functions that mint sessions hold it; verifiers never do.
+pub struct ServerSecret {
+    audit: hmac::Key,
+    children: hmac::Key,
+}
+
+impl ServerSecret {
+    /// A secret of at least [`MIN_SECRET_BYTES`] with some variety in it; each use gets a key
+    /// of its own derived from it.
+    pub fn new(bytes: &[u8]) -> Result<Self, KeyError> {
+        check_strength(bytes)?;
+        let root = hmac::Key::new(hmac::HMAC_SHA256, bytes);
+        let derive = |label: &[u8]| hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(&root, label).as_ref());
+        Ok(Self {
+            audit: derive(b"jwt-auth audit subjects/v1"),
+            children: derive(b"jwt-auth refresh-token children/v2"),
+        })
+    }
+
+    /// The key the audit trail hashes usernames with.
+    pub fn audit_key(&self) -> &hmac::Key {
+        &self.audit
+    }
+
+    /// The key refresh-token children are derived with.
+    pub fn children_key(&self) -> &hmac::Key {
+        &self.children
+    }
+}
+
+impl std::fmt::Debug for ServerSecret {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ServerSecret([REDACTED])")
     }
 }
 
@@ -330,6 +372,17 @@ mod tests {
         let secret = SigningSecret::new(b"Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA".to_vec()).unwrap();
         assert_eq!(secret.expose().len(), 32);
         assert_eq!(format!("{secret:?}"), "SigningSecret([REDACTED])");
+    }
+
+    #[test]
+    fn the_server_secret_must_be_strong_and_keys_each_use_apart() {
+        assert!(matches!(ServerSecret::new(b"short"), Err(KeyError::Weak(_))));
+        let server = ServerSecret::new(SECRET).unwrap();
+        let (audit, children) =
+            (hmac::sign(server.audit_key(), b"x"), hmac::sign(server.children_key(), b"x"));
+        assert_ne!(audit.as_ref(), children.as_ref());
+        assert_ne!(audit.as_ref(), hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SECRET), b"x").as_ref());
+        assert_eq!(format!("{server:?}"), "ServerSecret([REDACTED])");
     }
 
     #[test]

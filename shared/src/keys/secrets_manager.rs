@@ -1,10 +1,10 @@
-//! The Secrets Manager adapter for key material: the deployed [`KeySource`], and the calls
-//! [`rotation`](super::rotation) makes.
+//! The Secrets Manager adapter for key material: the deployed [`KeySource`], the server secret,
+//! and the calls [`rotation`](super::rotation) makes.
 
 use std::{collections::HashMap, time::Duration, time::SystemTime};
 
 use super::{
-    BoxFuture, KeyError, KeySource, SigningKeys, SigningSecret,
+    BoxFuture, KeyError, KeySource, ServerSecret, SigningKeys, SigningSecret,
     rotation::{CURRENT, PENDING, PREVIOUS, SecretVersions},
 };
 use crate::BoxError;
@@ -23,17 +23,76 @@ impl KeySource for SecretsManagerKeys {
             let (current, current_created) = secret_version(&self.client, &self.arn, CURRENT)
                 .await?
                 .ok_or_else(|| KeyError::Unreadable("the secret has no AWSCURRENT value".into()))?;
-            let previous_verifies = current_created
-                .and_then(|created| created.checked_add(previous_verifies_for))
-                .is_none_or(|until| SystemTime::now() < until);
-            let previous = if previous_verifies {
-                secret_version(&self.client, &self.arn, PREVIOUS).await?.map(|(secret, _)| secret)
-            } else {
-                None
-            };
-            Ok(SigningKeys { current, previous, current_created })
+            let current = SigningSecret::new(current)?;
+            self.with_previous(current, current_created, previous_verifies_for).await
         })
     }
+}
+
+impl SecretsManagerKeys {
+    /// `current` and, while it can still verify a valid token (`previous_verifies_for` after
+    /// `current` was created), the `AWSPREVIOUS` key.
+    async fn with_previous(
+        &self,
+        current: SigningSecret,
+        current_created: Option<SystemTime>,
+        previous_verifies_for: Duration,
+    ) -> Result<SigningKeys, KeyError> {
+        let previous_verifies = current_created
+            .and_then(|created| created.checked_add(previous_verifies_for))
+            .is_none_or(|until| SystemTime::now() < until);
+        let previous = match previous_verifies {
+            true => secret_version(&self.client, &self.arn, PREVIOUS).await?.map(|(value, _)| value),
+            false => None,
+        };
+        Ok(SigningKeys { current, previous: previous.map(SigningSecret::new).transpose()?, current_created })
+    }
+
+    /// The signing keys and the server secret of `server_arn`, read together as a function that
+    /// mints sessions starts: one `BatchGetSecretValue` for both current values, the one request
+    /// of most cold starts, then the previous signing key while it can still verify a token.
+    pub async fn load_with_server_secret(
+        &self,
+        server_arn: &str,
+        previous_verifies_for: Duration,
+    ) -> Result<(SigningKeys, ServerSecret), KeyError> {
+        let output = self
+            .client
+            .batch_get_secret_value()
+            .secret_id_list(&self.arn)
+            .secret_id_list(server_arn)
+            .send()
+            .await
+            .map_err(|e| KeyError::Unreadable(e.into()))?;
+        let value = |arn: &str| {
+            let entry = output.secret_values().iter().find(|v| v.arn() == Some(arn) || v.name() == Some(arn));
+            let refused =
+                output.errors().iter().find(|e| e.secret_id() == Some(arn)).and_then(|e| e.error_code());
+            entry.ok_or_else(|| {
+                KeyError::Unreadable(format!("{arn}: {}", refused.unwrap_or("no value returned")).into())
+            })
+        };
+        let string = |arn: &str| {
+            value(arn)?
+                .secret_string()
+                .ok_or_else(|| KeyError::Unreadable("a secret has no string value".into()))
+        };
+        let server = ServerSecret::new(string(server_arn)?.as_bytes())?;
+        let current = SigningSecret::new(string(&self.arn)?.as_bytes().to_vec())?;
+        let created = value(&self.arn)?.created_date().and_then(|d| SystemTime::try_from(*d).ok());
+        Ok((self.with_previous(current, created, previous_verifies_for).await?, server))
+    }
+}
+
+/// The current value of the server secret `arn`, read on its own.
+pub async fn server_secret(
+    client: &aws_sdk_secretsmanager::Client,
+    arn: &str,
+) -> Result<ServerSecret, KeyError> {
+    let (value, _) = secret_version(client, arn, CURRENT)
+        .await?
+        .ok_or_else(|| KeyError::Unreadable("the server secret has no AWSCURRENT value".into()))?;
+    ServerSecret::new(&value)
 }
 
 /// One staged version of the secret and when it was created; `None` if that stage does not exist
@@ -42,14 +101,14 @@ async fn secret_version(
     client: &aws_sdk_secretsmanager::Client,
     arn: &str,
     stage: &str,
-) -> Result<Option<(SigningSecret, Option<SystemTime>)>, KeyError> {
+) -> Result<Option<(Vec<u8>, Option<SystemTime>)>, KeyError> {
     match client.get_secret_value().secret_id(arn).version_stage(stage).send().await {
         Ok(output) => {
             let value = output
                 .secret_string()
                 .ok_or_else(|| KeyError::Unreadable("the secret has no string value".into()))?;
             let created = output.created_date().and_then(|d| SystemTime::try_from(*d).ok());
-            Ok(Some((SigningSecret::new(value.as_bytes().to_vec())?, created)))
+            Ok(Some((value.as_bytes().to_vec(), created)))
         }
         Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
         Err(e) => Err(KeyError::Unreadable(e.into())),

@@ -4,7 +4,7 @@ use auth_core::{
     api::{self, Callers, Issuer},
     dynamodb::UserTable,
     identity::Authenticator,
-    keys::SigningSecret,
+    keys::{ServerSecret, SigningSecret},
     refresh::RefreshSettings,
     tokens::{TokenService, TokenSettings},
 };
@@ -39,7 +39,8 @@ fn tokens() -> TokenService {
 }
 
 fn issuer() -> Issuer {
-    Issuer { tokens: tokens(), refresh: RefreshSettings::default() }
+    let server = ServerSecret::new(b"integration-server-secret-0123456789-abcd").unwrap();
+    Issuer::new(tokens(), RefreshSettings::default(), server)
 }
 
 #[tokio::test]

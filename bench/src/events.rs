@@ -109,7 +109,7 @@ pub async fn seed_users() -> Result<(), Error> {
 /// The i-th user's session, started now.
 fn started(user: &User, i: usize) -> Family {
     let from = ClientSeen::new("203.0.113.10", "bench");
-    Family::start(&session(i), user, unix_now(), from, &RefreshSettings::default())
+    Family::start(&session(i), &user.account(), unix_now(), from, &RefreshSettings::default())
 }
 
 /// The events' users as the authorizer would find them, for the in-process measure.

@@ -12,7 +12,7 @@ use auth_core::{
     refresh::{Family, FindSession},
     store::StoreError,
     tokens::{TokenService, TokenSettings},
-    users::{FindUser, User, Username},
+    users::{Account, FindAccount, User, Username},
 };
 use serde_json::json;
 
@@ -22,9 +22,9 @@ const WARM_UP: usize = 1_000;
 
 struct InMemoryUsers(HashMap<String, User>);
 
-impl FindUser for InMemoryUsers {
-    async fn find_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
-        Ok(self.0.get(username.as_str()).cloned())
+impl FindAccount for InMemoryUsers {
+    async fn find_account(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        Ok(self.0.get(username.as_str()).map(User::account))
     }
 }
 

@@ -47,7 +47,7 @@ async fn main() -> Result<(), auth_core::BoxError> {
     users.create_user(&user).await?;
     let session = Family::start(
         &ulid::Ulid::new().to_string(),
-        &user,
+        &user.account(),
         unix_now(),
         ClientSeen::new("127.0.0.1", "revocation_cost"),
         &RefreshSettings::default(),

@@ -14,7 +14,7 @@ use crate::{
     refresh::FindSession,
     store::StoreError,
     tokens::{Claims, TokenError, TokenService},
-    users::{FindUser, Username},
+    users::{FindAccount, Username},
 };
 
 /// How long a warm verifier reuses a finding that an account is live at a token version, unless
@@ -126,7 +126,7 @@ pub struct Authenticator<U, S> {
     live: LiveFindings,
 }
 
-impl<U: FindUser, S: FindSession> Authenticator<U, S> {
+impl<U: FindAccount, S: FindSession> Authenticator<U, S> {
     /// An authenticator that reads the account and the session on every check.
     pub fn new(tokens: TokenService, users: U, sessions: S) -> Self {
         Self { tokens, users, sessions, live: LiveFindings::new(Duration::ZERO) }
@@ -150,8 +150,9 @@ impl<U: FindUser, S: FindSession> Authenticator<U, S> {
             return Ok(Identity::from(claims));
         }
         let username = Username::parse(&claims.username).map_err(|_| Rejection::Revoked)?;
-        let read_user =
-            async { if account_known { Ok(None) } else { self.users.find_user(&username).await.map(Some) } };
+        let read_user = async {
+            if account_known { Ok(None) } else { self.users.find_account(&username).await.map(Some) }
+        };
         let read_session = async {
             match session {
                 Some(sid) => self.sessions.find_session(sid).await.map(Some),

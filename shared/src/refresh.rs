@@ -22,7 +22,7 @@ use serde::{Deserialize, Serialize};
 use crate::{
     keys::{KeyRing, ServerSecret},
     store::StoreError,
-    users::User,
+    users::Account,
 };
 
 /// Raw refresh tokens are this many random bytes.
@@ -207,7 +207,7 @@ impl Family {
 
     /// A new session of `user`, started at `now` from `from`, ending at the latest after the
     /// settings' absolute lifetime.
-    pub fn start(id: &str, user: &User, now: u64, from: ClientSeen, settings: &RefreshSettings) -> Self {
+    pub fn start(id: &str, user: &Account, now: u64, from: ClientSeen, settings: &RefreshSettings) -> Self {
         let ends_at = now + settings.session_max.as_secs();
         Self {
             token_hash: Self::key(id),
@@ -395,10 +395,9 @@ mod tests {
         assert_eq!(format!("{token:?}"), "RefreshToken([REDACTED])");
     }
 
-    fn joe() -> User {
+    fn joe() -> Account {
         serde_json::from_value(serde_json::json!({
             "username": "joe", "user_id": "u1", "created_at": "2026-11-28T23:59:59Z", "token_version": 2,
-            "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
         }))
         .unwrap()
     }

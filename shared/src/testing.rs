@@ -8,7 +8,7 @@ use crate::{
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     refresh::{Family, FindSession, ListSessions, RefreshRecord, RefreshTokens, Rotation, SessionUse},
     store::StoreError,
-    users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
+    users::{Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, User, Username},
     work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
 };
 
@@ -77,6 +77,13 @@ impl FindUser for FakeStore {
     async fn find_user(&self, username: &Username) -> Result<Option<User>, StoreError> {
         self.check()?;
         Ok(self.users.lock().unwrap().iter().find(|u| &u.username == username).cloned())
+    }
+}
+
+impl FindAccount for FakeStore {
+    async fn find_account(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        self.check()?;
+        Ok(self.users.lock().unwrap().iter().find(|u| &u.username == username).map(User::account))
     }
 }
 

@@ -54,6 +54,37 @@ pub struct User {
     pub disabled: bool,
 }
 
+impl User {
+    /// The user as the checks that never see a password know it.
+    pub fn account(&self) -> Account {
+        Account {
+            username: self.username.clone(),
+            user_id: self.user_id.clone(),
+            created_at: self.created_at.clone(),
+            token_version: self.token_version,
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// A user as every check that never compares a password reads it: the stored record without
+/// its hash, which such reads project away.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Account {
+    pub username: Username,
+    pub user_id: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub token_version: u64,
+    #[serde(default)]
+    pub disabled: bool,
+}
+
+impl Account {
+    /// The attributes an account read asks for: all of a user but the password hash.
+    pub const ATTRIBUTES: [&str; 5] = ["username", "user_id", "created_at", "token_version", "disabled"];
+}
+
 /// What claiming a username for a new user found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Creation {
@@ -69,7 +100,7 @@ pub trait CreateUser {
     fn create_user(&self, user: &User) -> impl Future<Output = Result<Creation, StoreError>> + Send;
 }
 
-/// Looks a user up by canonical username.
+/// Looks a user up by canonical username, password hash and all: only a login needs this.
 pub trait FindUser {
     fn find_user(&self, username: &Username)
     -> impl Future<Output = Result<Option<User>, StoreError>> + Send;
@@ -81,6 +112,23 @@ impl<T: FindUser + Sync> FindUser for &T {
         username: &Username,
     ) -> impl Future<Output = Result<Option<User>, StoreError>> + Send {
         (**self).find_user(username)
+    }
+}
+
+/// Looks an account up by canonical username, without its password hash.
+pub trait FindAccount {
+    fn find_account(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send;
+}
+
+impl<T: FindAccount + Sync> FindAccount for &T {
+    fn find_account(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Account>, StoreError>> + Send {
+        (**self).find_account(username)
     }
 }
 

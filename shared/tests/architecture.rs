@@ -23,6 +23,7 @@ const DOMAIN: &[&str] = &[
     "keys::rotation",
     "tokens",
     "identity",
+    "audit",
 ];
 
 /// Crates that talk to AWS or speak HTTP (or Lambda's event shapes): never in the domain.

@@ -2,7 +2,7 @@
 //! enforces no IAM, so `make test` has the API under `cargo lambda watch` log each permission
 //! its calls need (`DYNAMODB_CALL_LOG`, debug builds) and runs this after the end-to-end tests.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 use auth_core::dynamodb::{
     LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, TableSpec, USERS_TABLE, WORK_ITEMS_TABLE,
@@ -66,6 +66,10 @@ fn grants(template: &Value) -> (BTreeSet<Permission>, BTreeSet<String>) {
 /// What the functions under `cargo lambda watch` needed, from the call log, by logical table id.
 fn needed() -> BTreeSet<Permission> {
     let path = std::env::var("DYNAMODB_CALL_LOG").expect("DYNAMODB_CALL_LOG is unset: run `make test`");
+    needed_in(&path)
+}
+
+fn needed_in(path: &str) -> BTreeSet<Permission> {
     let specs: [(&str, TableSpec); 4] = [
         ("USERS_TABLE", USERS_TABLE),
         ("WORK_ITEMS_TABLE", WORK_ITEMS_TABLE),
@@ -74,10 +78,12 @@ fn needed() -> BTreeSet<Permission> {
     ];
     let resources: HashMap<String, &str> =
         specs.iter().map(|(variable, spec)| (std::env::var(variable).unwrap(), spec.resource)).collect();
-    let log = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{path}: {e}"));
+    let log = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{path}: {e}"));
     log.lines()
         .map(|line| {
-            let [function, action, table] = line.split(' ').collect::<Vec<_>>()[..] else { panic!("{line}") };
+            let [function, action, table, _] = line.split(' ').collect::<Vec<_>>()[..] else {
+                panic!("{line}")
+            };
             let (table, index) = table.split_once("/index/").map_or((table, None), |(t, i)| (t, Some(i)));
             let resource = resources.get(table).unwrap_or_else(|| panic!("an unknown table in {line}"));
             let resource = index.map_or_else(|| resource.to_string(), |i| format!("{resource}/index/{i}"));
@@ -88,7 +94,7 @@ fn needed() -> BTreeSet<Permission> {
 
 #[test]
 #[ignore = "needs the call log of a full run: `make test` runs it after the end-to-end tests"]
-fn the_template_grants_every_dynamodb_call_the_functions_make() {
+fn the_template_grants_exactly_the_dynamodb_calls_the_functions_make() {
     let (granted, behind_authorizer) = grants(&template());
     let needed = needed();
     let functions: BTreeSet<&str> = needed.iter().map(|(f, _, _)| f.as_str()).collect();
@@ -117,6 +123,8 @@ fn the_template_grants_every_dynamodb_call_the_functions_make() {
         .filter(|permission| !granted.contains(*permission))
         .collect();
     assert!(missing.is_empty(), "template.yaml does not grant {missing:?}");
+    let unused: Vec<_> = granted.iter().filter(|permission| !needed.contains(*permission)).collect();
+    assert!(unused.is_empty(), "template.yaml grants what no call needed: {unused:?}");
 }
 
 /// The logical ids of the functions whose policies allow `action` on the resource `!Ref target`.
@@ -191,4 +199,84 @@ fn only_the_functions_that_mint_sessions_can_read_the_server_secret() {
         .map(|role| role.strip_suffix("Role").unwrap_or(&role).to_owned())
         .collect();
     assert_eq!(allowed, expected);
+}
+
+/// The attributes each function's `GetItem` statements on the users table allow it to read:
+/// `None` for a statement without an attribute condition (the whole item).
+fn user_reads_allowed(template: &Value) -> BTreeMap<String, Option<BTreeSet<String>>> {
+    let mut allowed = BTreeMap::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        let policies = resource["Properties"]["Policies"].as_sequence().into_iter().flatten();
+        for statement in policies.flat_map(|p| p["Statement"].as_sequence().into_iter().flatten()) {
+            let gets =
+                one_or_many(&statement["Action"]).iter().any(|a| a.as_str() == Some("dynamodb:GetItem"));
+            let users = one_or_many(&statement["Resource"])
+                .into_iter()
+                .filter_map(arn_of)
+                .any(|t| t == USERS_TABLE.resource);
+            if !(gets && users) {
+                continue;
+            }
+            let condition = &statement["Condition"];
+            let attributes =
+                condition["ForAllValues:StringEquals"]["dynamodb:Attributes"].as_sequence().map(|names| {
+                    names.iter().filter_map(Value::as_str).map(str::to_owned).collect::<BTreeSet<_>>()
+                });
+            if attributes.is_some() {
+                assert_eq!(
+                    condition["StringEqualsIfExists"]["dynamodb:Select"].as_str(),
+                    Some("SPECIFIC_ATTRIBUTES"),
+                    "{binary}: without Select, a GetItem that projects nothing reads the whole item"
+                );
+            }
+            allowed.insert(binary.clone(), attributes);
+        }
+    }
+    allowed
+}
+
+#[test]
+fn only_the_login_may_read_a_password_hash() {
+    let allowed = user_reads_allowed(&template());
+    assert_eq!(allowed.keys().map(String::as_str).collect::<Vec<_>>(), ["auth", "authorizer", "refresh"]);
+    assert_eq!(allowed["auth"], None, "a login compares the password with its hash");
+    for function in ["authorizer", "refresh"] {
+        let attributes =
+            allowed[function].as_ref().unwrap_or_else(|| panic!("{function} may read whole users"));
+        assert!(!attributes.contains("password_hash"), "{function}: {attributes:?}");
+    }
+}
+
+#[test]
+#[ignore = "needs the call log of a full run: `make test` runs it after the end-to-end tests"]
+fn the_functions_read_only_the_user_attributes_iam_lets_them() {
+    let allowed = user_reads_allowed(&template());
+    let path = std::env::var("DYNAMODB_CALL_LOG").expect("DYNAMODB_CALL_LOG is unset: run `make test`");
+    let users = std::env::var("USERS_TABLE").unwrap();
+    let log = std::fs::read_to_string(&path).unwrap();
+    let mut checked = 0;
+    for line in log.lines() {
+        let [function, action, table, attributes] = line.split(' ').collect::<Vec<_>>()[..] else {
+            panic!("{line}")
+        };
+        if action != "GetItem" || table != users {
+            continue;
+        }
+        if function == "auth" {
+            assert_eq!(attributes, "*", "a login reads the whole user, hash and all");
+            continue;
+        }
+        assert_ne!(attributes, "*", "{function} read a whole user: {line}");
+        let read: BTreeSet<String> = attributes.split(',').map(str::to_owned).collect();
+        assert!(!read.contains("password_hash"), "{line}");
+        if let Some(Some(allowed)) = allowed.get(function) {
+            assert!(read.is_subset(allowed), "{function} reads {read:?}, IAM allows {allowed:?}");
+            checked += 1;
+        }
+    }
+    assert!(checked > 0, "no projected read of the authorizer or refresh was logged");
 }

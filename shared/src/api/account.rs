@@ -100,7 +100,8 @@ async fn login<U: FindUser, A: LoginAttempts, R: RefreshTokens>(
     };
     attempts.clear_failures(&user.username).await?;
     let now = now_ms / 1000;
-    let (session, refresh) = issuer.start_session(sessions, &user, from, now).await?;
+    let account = user.account();
+    let (session, refresh) = issuer.start_session(sessions, &account, from, now).await?;
     tracing::info!(user_id = %user.user_id, "session started");
-    issuer.respond(&user, session.id(), &refresh, now).await
+    issuer.respond(&account, session.id(), &refresh, now).await
 }

@@ -9,12 +9,12 @@ use crate::{
     identity::{Authenticator, Rejection, token_from_authorization},
     refresh::FindSession,
     store::StoreError,
-    users::FindUser,
+    users::FindAccount,
 };
 
 /// The authorizer's Lambda handler. It fails only when the account or the keys cannot be read:
 /// API Gateway then answers `500` and, unlike a denial, does not cache the answer.
-pub async fn authorizer<U: FindUser, S: FindSession>(
+pub async fn authorizer<U: FindAccount, S: FindSession>(
     authenticator: &Authenticator<U, S>,
     event: LambdaEvent<AuthorizerRequest>,
 ) -> Result<ApiGatewayV2CustomAuthorizerSimpleResponse, Diagnostic> {
@@ -39,7 +39,7 @@ pub async fn authorizer<U: FindUser, S: FindSession>(
 /// Denials are logged at INFO with their reason; allows only at DEBUG, since a line per allowed
 /// request would dominate the log bill and a warm invocation's CPU (BENCHMARKS.md, measure 3).
 #[tracing::instrument(name = "authorize", skip_all)]
-pub async fn authorize<U: FindUser, S: FindSession>(
+pub async fn authorize<U: FindAccount, S: FindSession>(
     authenticator: &Authenticator<U, S>,
     request: &AuthorizerRequest,
     now: u64,

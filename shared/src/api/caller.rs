@@ -11,7 +11,7 @@ use crate::{
     identity::{Authenticator, Identity, Rejection, token_from_authorization},
     refresh::FindSession,
     tokens::LEEWAY_SECONDS,
-    users::FindUser,
+    users::FindAccount,
 };
 
 /// Answers "who is calling" for a request to a protected route, or refuses it with `401`.
@@ -30,7 +30,7 @@ pub enum Callers<U, S> {
     Verify(Box<Authenticator<U, S>>),
 }
 
-impl<U: FindUser + Sync, S: FindSession + Sync> IdentifyCaller for Callers<U, S> {
+impl<U: FindAccount + Sync, S: FindSession + Sync> IdentifyCaller for Callers<U, S> {
     async fn caller(&self, request: &Request, now: u64) -> Result<Identity, ApiError> {
         if let Some(identity) = authorizer_identity(request) {
             return if now <= identity.expires_at + LEEWAY_SECONDS {

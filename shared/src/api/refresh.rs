@@ -17,7 +17,7 @@ use crate::{
         Rotation, SessionUse,
     },
     tokens::TokenService,
-    users::{FindUser, User, Username},
+    users::{Account, FindAccount, Username},
 };
 
 /// Everything needed to mint sessions: the access-token service, the refresh-token rules, the
@@ -41,7 +41,13 @@ impl Issuer {
     }
 
     /// A refresh record for `token` in `family_id`, valid until `expires_at` (seconds).
-    fn record(&self, token: &RefreshToken, family_id: &str, user: &User, expires_at: u64) -> RefreshRecord {
+    fn record(
+        &self,
+        token: &RefreshToken,
+        family_id: &str,
+        user: &Account,
+        expires_at: u64,
+    ) -> RefreshRecord {
         RefreshRecord {
             token_hash: token.hash(),
             family_id: family_id.to_owned(),
@@ -57,7 +63,7 @@ impl Issuer {
     pub(super) async fn start_session<R: RefreshTokens>(
         &self,
         store: &R,
-        user: &User,
+        user: &Account,
         from: ClientSeen,
         now: u64,
     ) -> Result<(Family, RefreshToken), ApiError> {
@@ -72,7 +78,7 @@ impl Issuer {
     /// plus `refresh`.
     pub(super) async fn respond(
         &self,
-        user: &User,
+        user: &Account,
         session_id: &str,
         refresh: &RefreshToken,
         now: u64,
@@ -111,7 +117,7 @@ pub struct RefreshRequest {
 }
 
 /// `POST /refresh {"refresh_token"}`: a new access token and the next refresh token, or `401`.
-pub async fn refresh<U: FindUser, R: RefreshTokens>(
+pub async fn refresh<U: FindAccount, R: RefreshTokens>(
     users: &U,
     store: &R,
     issuer: &Issuer,
@@ -121,7 +127,7 @@ pub async fn refresh<U: FindUser, R: RefreshTokens>(
 }
 
 #[tracing::instrument(name = "refresh", skip_all)]
-async fn rotate<U: FindUser, R: RefreshTokens>(
+async fn rotate<U: FindAccount, R: RefreshTokens>(
     users: &U,
     store: &R,
     issuer: &Issuer,
@@ -137,7 +143,8 @@ async fn rotate<U: FindUser, R: RefreshTokens>(
         .filter(|p| p.expires_at > now)
         .ok_or(ApiError::InvalidRefreshToken)?;
     let username = Username::parse(&parent.username).map_err(|_| ApiError::InvalidRefreshToken)?;
-    let (family, user) = tokio::try_join!(store.find_session(&parent.family_id), users.find_user(&username))?;
+    let (family, user) =
+        tokio::try_join!(store.find_session(&parent.family_id), users.find_account(&username))?;
     let user = user.filter(|u| !u.disabled).ok_or(ApiError::InvalidRefreshToken)?;
     let family = family
         .filter(|f| f.is_live(&user.user_id, user.token_version, now))

@@ -64,8 +64,13 @@ fn store_with_event_user() -> FakeStore {
         "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
     }))
     .unwrap();
-    let session =
-        Family::start(EVENT_SESSION, &user, unix_now(), ClientSeen::default(), &RefreshSettings::default());
+    let session = Family::start(
+        EVENT_SESSION,
+        &user.account(),
+        unix_now(),
+        ClientSeen::default(),
+        &RefreshSettings::default(),
+    );
     store.families.lock().unwrap().push(session);
     store.users.lock().unwrap().push(user);
     store

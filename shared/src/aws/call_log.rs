@@ -1,6 +1,7 @@
 //! Debug builds only: with `DYNAMODB_CALL_LOG` set (by `make test`, for the API under
 //! `cargo lambda watch`), each function appends every DynamoDB permission its calls need to that
-//! file, one `<function> <action> <table>` line each. DynamoDB Local enforces no IAM, so
+//! file, one `<function> <action> <table> <attributes>` line each, where the attributes are those
+//! a `GetItem` projects (comma-separated), or `*` for a whole item. DynamoDB Local enforces no IAM, so
 //! `tests/iam.rs` holds `template.yaml`'s grants to these lines instead.
 
 use std::{
@@ -44,9 +45,13 @@ impl Intercept for CallLog {
         let target = request.headers().get("x-amz-target").unwrap_or_default();
         let operation = target.rsplit_once('.').map_or(target, |(_, operation)| operation);
         let body: Value = serde_json::from_slice(request.body().bytes().unwrap_or(b"{}"))?;
+        let attributes = match operation {
+            "GetItem" => projection(&body).map_or_else(|| "*".to_owned(), |names| names.join(",")),
+            _ => "*".to_owned(),
+        };
         let lines: String = permissions(operation, &body)
             .into_iter()
-            .map(|(action, table)| format!("{} {action} {table}\n", self.function))
+            .map(|(action, table)| format!("{} {action} {table} {attributes}\n", self.function))
             .collect();
         OpenOptions::new().create(true).append(true).open(&self.path)?.write_all(lines.as_bytes())?;
         Ok(())
@@ -80,6 +85,14 @@ fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
     }
 }
 
+/// The attribute names a request's `ProjectionExpression` asks for, placeholders resolved.
+fn projection(body: &Value) -> Option<Vec<String>> {
+    let expression = body["ProjectionExpression"].as_str()?;
+    let names = &body["ExpressionAttributeNames"];
+    let resolve = |name: &str| names[name].as_str().unwrap_or(name).to_owned();
+    Some(expression.split(',').map(|name| resolve(name.trim())).collect())
+}
+
 #[cfg(test)]
 mod tests {
     use serde_json::json;
@@ -107,5 +120,13 @@ mod tests {
             permissions("Query", &json!({"TableName": "refresh", "IndexName": "by-user"})),
             [("Query".into(), "refresh/index/by-user".into())]
         );
+    }
+
+    #[test]
+    fn a_projection_is_read_with_its_placeholders_resolved() {
+        let body =
+            json!({"ProjectionExpression": "#a0, user_id", "ExpressionAttributeNames": {"#a0": "username"}});
+        assert_eq!(projection(&body), Some(vec!["username".to_owned(), "user_id".to_owned()]));
+        assert_eq!(projection(&json!({"TableName": "users"})), None);
     }
 }

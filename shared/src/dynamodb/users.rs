@@ -6,7 +6,7 @@ use super::{
 };
 use crate::{
     store::StoreError,
-    users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
+    users::{Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, User, Username},
 };
 
 /// The users table (`USERS_TABLE`).
@@ -51,6 +51,27 @@ impl FindUser for UserTable {
             .send()
             .await
             .map_err(classify)?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+}
+
+impl FindAccount for UserTable {
+    /// A strongly consistent `GetItem` that projects the password hash away: a function that
+    /// never checks a password never reads one (and IAM lets it read nothing else).
+    #[tracing::instrument(name = "store find account", skip_all)]
+    async fn find_account(&self, username: &Username) -> Result<Option<Account>, StoreError> {
+        let mut request = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(USERS_TABLE.hash_key, AttributeValue::S(username.as_str().to_owned()))
+            .consistent_read(true);
+        let mut projection = Vec::new();
+        for (i, attribute) in Account::ATTRIBUTES.iter().enumerate() {
+            projection.push(format!("#a{i}"));
+            request = request.expression_attribute_names(format!("#a{i}"), *attribute);
+        }
+        let output = request.projection_expression(projection.join(", ")).send().await.map_err(classify)?;
         Ok(output.item.map(serde_dynamo::from_item).transpose()?)
     }
 }

@@ -9,7 +9,7 @@ use auth_core::{
         Rotation, SessionUse,
     },
     store::StoreError,
-    users::{CreateUser, Creation, FindUser, RevokeUserTokens, User, Username},
+    users::{CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
 };
 use aws_sdk_dynamodb::types::AttributeValue;
@@ -245,7 +245,13 @@ fn family(id: &str, version: u64) -> Family {
 /// A session of `user_id` as a login starts it now.
 fn session(id: &str, user_id: &str) -> Family {
     let user = User { user_id: user_id.into(), ..user("joe") };
-    Family::start(id, &user, unix_now(), ClientSeen::new("203.0.113.7", "tests"), &RefreshSettings::default())
+    Family::start(
+        id,
+        &user.account(),
+        unix_now(),
+        ClientSeen::new("203.0.113.7", "tests"),
+        &RefreshSettings::default(),
+    )
 }
 
 /// A refresh at `at_ms` by a user at `version`, extending the session to `expires_at`.
@@ -421,4 +427,15 @@ async fn sessions_are_listed_by_owner_and_only_sessions() {
         sessions.sessions_of("u1").await.unwrap()[0].revoked,
         "ended sessions stay listed until they expire"
     );
+}
+
+#[tokio::test]
+async fn an_account_read_projects_the_password_hash_away() {
+    let Some(tables) = TestTables::new().await else { return };
+    let users = tables.user_table();
+    let joe = User { token_version: 3, disabled: true, ..user("Joe") };
+    users.create_user(&joe).await.unwrap();
+    let account = users.find_account(&Username::parse("JOE").unwrap()).await.unwrap();
+    assert_eq!(account, Some(joe.account()));
+    assert_eq!(users.find_account(&Username::parse("nobody").unwrap()).await.unwrap(), None);
 }

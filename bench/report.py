@@ -434,6 +434,32 @@ def section_revocation(results):
         "session per `AccountCheckCacheSeconds`."]
 
 
+def section_erase(results):
+    """Extra: what deleting an account costs as its work items grow."""
+    lines = ["## Extra: deleting an account", "",
+             "`DELETE /account`'s store work in one process on DynamoDB Local (`cargo run --release "
+             "-p auth-core --example erase_cost`): every work item, 30 sessions, then the user, the "
+             "caller's session and the login counter in one transaction. Write request units are "
+             "counted from what was deleted (each item under 1 KB: one unit a delete, two per item "
+             "of a transaction; $0.625 per million on demand); the keys-only queries that find the "
+             "items add about one read unit per 4 KB of items read.", ""]
+    doc = load_json(results / "erase.json")
+    if doc is None:
+        return lines + [NOT_MEASURED]
+    runs = doc["runs"]
+    rows = [[f"{r['work_items']:,}", fmt(r["seconds"] * 1000), fmt(r["seconds"] * 1e6 / r["work_items"]),
+             f"{r['write_units']:,}"] for r in runs]
+    lines += table(["Work items", "ms", "µs per item", "write units"], rows)
+    if len(runs) >= 2:
+        small, big = runs[0], runs[-1]
+        per_small = small["seconds"] / small["work_items"]
+        per_big = big["seconds"] / big["work_items"]
+        r = ratio(per_big, per_small)
+        lines += [f"Time per item at {big['work_items']:,} items is {fmt_ratio(r)} that at "
+                  f"{small['work_items']:,}: linear means near 1×."]
+    return lines
+
+
 # ---------------------------------------------------------------- document and chart
 
 def header(machine):
@@ -535,7 +561,8 @@ def main():
                 section_argon2(results, findings),
                 section_list_work(results, findings),
                 section_http_413(results),
-                section_revocation(results)]
+                section_revocation(results),
+                section_erase(results)]
     chart_path = Path(os.path.relpath(args.chart, args.out.parent)).as_posix()
     analysis_file = Path(__file__).with_name("ANALYSIS.md")
     analysis = analysis_file.read_text(encoding="utf-8") if analysis_file.exists() else ""

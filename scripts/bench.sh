@@ -11,8 +11,8 @@ cd "$ROOT"
 
 mode="${BENCH_MODE:-full}"
 case "$mode" in
-  full) events=10000 processes=5 rounds=3 cold=300 cold_peers=60 warm=10000 warm_runs=8 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 revocation_rounds=2000 ;;
-  smoke) events=300 processes=2 rounds=1 cold=2 cold_peers=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 revocation_rounds=20 ;;
+  full) events=10000 processes=5 rounds=3 cold=300 cold_peers=60 warm=10000 warm_runs=8 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 revocation_rounds=2000 erase_sizes="1000 5000 10000" ;;
+  smoke) events=300 processes=2 rounds=1 cold=2 cold_peers=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 revocation_rounds=20 erase_sizes="20 60" ;;
   *) die "BENCH_MODE must be full or smoke" ;;
 esac
 out="$ROOT/target/bench"
@@ -39,12 +39,12 @@ if [ "$mode" = full ]; then
   log "release build of the functions, the floors and variants, then the harness"
   cargo build --release --locked "${measured[@]}"
   cargo build --release --locked -p bench -p bench-hash -p auth-core
-  cargo build --release --locked -p auth-core --example revocation_cost
+  cargo build --release --locked -p auth-core --example revocation_cost --example erase_cost
   bin="$ROOT/target/release"
 else
   cargo build --locked "${measured[@]}"
   cargo build --locked -p bench -p bench-hash -p auth-core
-  cargo build --locked -p auth-core --example revocation_cost
+  cargo build --locked -p auth-core --example revocation_cost --example erase_cost
   bin="$ROOT/target/debug"
 fi
 
@@ -216,6 +216,10 @@ log "6. list-work: one page with $others items of other users"
 
 log "an uncached authorizer decision: the token alone, then with the account and session reads"
 "$bin/examples/revocation_cost" "$results/revocation.json" "$revocation_rounds"
+
+log "deleting an account as its work items grow: $erase_sizes"
+# shellcheck disable=SC2086 # the sizes are words
+"$bin/examples/erase_cost" "$results/erase.json" $erase_sizes
 
 if [ "$mode" = full ]; then
   report=(--out BENCHMARKS.md --chart bench/chart.svg)

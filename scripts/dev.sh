@@ -45,7 +45,7 @@ export LOGIN_ATTEMPTS_TABLE="${LOGIN_ATTEMPTS_TABLE:-jwt-auth-login-attempts}"
 export REFRESH_TOKENS_TABLE="${REFRESH_TOKENS_TABLE:-jwt-auth-refresh-tokens}"
 cargo run --quiet -p auth-core --bin create-tables
 
-log "API on http://127.0.0.1:$API_PORT  (POST /signup /auth /refresh /logout, GET|POST /work, GET|DELETE /sessions); Ctrl-C stops"
+log "API on http://127.0.0.1:$API_PORT  (POST /signup /auth /refresh /logout, GET|POST /work, GET|DELETE /sessions, POST /password, GET|DELETE /account); Ctrl-C stops"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" </dev/null &
 BG_PIDS+=("$!")
 wait "$!"

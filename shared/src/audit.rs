@@ -24,6 +24,12 @@ pub enum Event {
     RefreshReused,
     /// A used refresh token presented within the grace window: its child was handed out again.
     RefreshReplayed,
+    /// A signed-in caller's password, asked again to change it or delete the account, was wrong.
+    PasswordCheckFailed,
+    /// A password was changed; every other session of the account ended.
+    PasswordChanged,
+    /// An account was deleted by its user, with everything it owned.
+    AccountDeleted,
 }
 
 impl Event {
@@ -34,6 +40,9 @@ impl Event {
             Self::LoginLocked => "login_locked",
             Self::RefreshReused => "refresh_reused",
             Self::RefreshReplayed => "refresh_replayed",
+            Self::PasswordCheckFailed => "password_check_failed",
+            Self::PasswordChanged => "password_changed",
+            Self::AccountDeleted => "account_deleted",
         }
     }
 }

@@ -37,9 +37,16 @@ pub enum ApiError {
     /// The refresh token is unknown, expired, revoked or reused (401).
     #[error("Invalid or expired refresh token")]
     InvalidRefreshToken,
+    /// A signed-in caller's password, asked again before a change or a deletion, is wrong (403):
+    /// the token is fine, so this is no `401`.
+    #[error("Password is incorrect")]
+    WrongPassword,
     /// Sign-up for a name that is taken (409).
     #[error("User already exists")]
     UserExists,
+    /// The account changed while the request ran (its password, or it was deleted) (409).
+    #[error("The account changed during the request; sign in again and retry")]
+    AccountChanged,
     /// The session named is not one of the caller's live sessions, whoever's it is (404).
     #[error("No such session")]
     NoSuchSession,
@@ -64,7 +71,8 @@ impl ApiError {
             Self::InvalidCredentials | Self::Unauthorized | Self::InvalidRefreshToken => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::UserExists => StatusCode::CONFLICT,
+            Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::UserExists | Self::AccountChanged => StatusCode::CONFLICT,
             Self::NoSuchSession => StatusCode::NOT_FOUND,
             Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
@@ -169,6 +177,13 @@ mod tests {
     }
 
     #[test]
+    fn a_wrong_password_of_a_signed_in_caller_is_403_without_a_token_challenge() {
+        let response = ApiError::WrongPassword.into_response();
+        assert_eq!(response.status(), 403);
+        assert!(response.headers().get("www-authenticate").is_none());
+    }
+
+    #[test]
     fn every_client_error_uses_the_blog_envelope() {
         for error in [
             ApiError::Validation("bad".into()),
@@ -177,6 +192,8 @@ mod tests {
             ApiError::PayloadTooLarge,
             ApiError::InvalidCredentials,
             ApiError::UserExists,
+            ApiError::WrongPassword,
+            ApiError::AccountChanged,
             ApiError::TooManyAttempts { retry_after: 2 },
         ] {
             let response = error.into_response();

@@ -5,8 +5,8 @@
 //!
 //! - **Domain**, which knows nothing of AWS or HTTP: [`clock`], [`validation`], [`store`] (what a
 //!   store can fail with), [`users`], [`work`], [`passwords`], [`lockout`], [`refresh`] (sessions),
-//!   [`keys`] (key material and its reload policy), [`tokens`], [`identity`] and [`audit`] (the
-//!   trail of security events).
+//!   [`keys`] (key material and its reload policy), [`tokens`], [`identity`], [`audit`] (the
+//!   trail of security events) and [`erasure`] (deleting an account for good).
 //! - **Adapters**, which implement the domain's traits: [`aws`] (the client set-up),
 //!   [`dynamodb`] (the store traits) and [`keys::secrets_manager`] (the key source and rotation).
 //! - **HTTP**: [`http`] (bodies and responses), [`error`] (the one mapping from errors to
@@ -20,6 +20,7 @@ pub mod aws;
 pub mod clock;
 pub mod config;
 pub mod dynamodb;
+pub mod erasure;
 pub mod error;
 pub mod http;
 pub mod identity;

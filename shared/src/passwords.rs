@@ -75,6 +75,11 @@ impl Password {
     pub fn unchecked(raw: String) -> Self {
         Self(raw.into())
     }
+
+    /// Whether two passwords are the same, character for character.
+    pub fn same_as(&self, other: &Password) -> bool {
+        self.0.expose_secret() == other.0.expose_secret()
+    }
 }
 
 impl std::fmt::Debug for Password {
@@ -92,6 +97,16 @@ impl PasswordHash {
     /// The PHC string, for storage.
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Whether the hash was made as [`hash`] makes one today: argon2id, version 0x13, OWASP
+    /// parameters. Any other hash that verifies is replaced at its user's next login.
+    pub fn is_current(&self) -> bool {
+        let Ok(parsed) = password_hash::PasswordHash::new(&self.0) else { return false };
+        let Ok(params) = Params::try_from(&parsed) else { return false };
+        parsed.algorithm == Algorithm::Argon2id.ident()
+            && parsed.version == Some(Version::V0x13.into())
+            && (params.m_cost(), params.t_cost(), params.p_cost()) == (M_COST_KIB, T_COST, P_COST)
     }
 }
 
@@ -114,14 +129,15 @@ fn hasher() -> Argon2<'static> {
 /// Hashes a password with a fresh random salt, on a blocking thread.
 #[tracing::instrument(name = "hash password", skip_all)]
 pub async fn hash(password: Password) -> Result<PasswordHash, HashingError> {
-    run_blocking(move || {
-        let salt = SaltString::generate(&mut OsRng);
-        hasher()
-            .hash_password(password.0.expose_secret().as_bytes(), &salt)
-            .map(|phc| PasswordHash(phc.to_string()))
-            .map_err(|e| HashingError(Box::new(e)))
-    })
-    .await
+    run_blocking(move || hash_now(&password)).await
+}
+
+fn hash_now(password: &Password) -> Result<PasswordHash, HashingError> {
+    let salt = SaltString::generate(&mut OsRng);
+    hasher()
+        .hash_password(password.0.expose_secret().as_bytes(), &salt)
+        .map(|phc| PasswordHash(phc.to_string()))
+        .map_err(|e| HashingError(Box::new(e)))
 }
 
 /// Checks a password against a stored hash, on a blocking thread.
@@ -130,17 +146,45 @@ pub async fn hash(password: Password) -> Result<PasswordHash, HashingError> {
 /// taking the same time as a real check.
 #[tracing::instrument(name = "verify password", skip_all)]
 pub async fn verify(password: Password, stored: Option<PasswordHash>) -> Result<bool, HashingError> {
+    run_blocking(move || matches(&password, stored)).await
+}
+
+/// What [`verify_and_upgrade`] found.
+#[derive(Debug)]
+pub struct Verified {
+    /// Whether the password matches the stored hash (never for an unknown user).
+    pub matches: bool,
+    /// A hash of the password made today, when it matched a hash that is not
+    /// [current](PasswordHash::is_current): the caller stores it in place of the old one.
+    pub upgraded: Option<PasswordHash>,
+}
+
+/// Checks a password as [`verify`] does, and when it matches a hash made with another algorithm
+/// or other parameters, hashes it again as [`hash`] would, in the same blocking task.
+#[tracing::instrument(name = "verify password", skip_all)]
+pub async fn verify_and_upgrade(
+    password: Password,
+    stored: Option<PasswordHash>,
+) -> Result<Verified, HashingError> {
     run_blocking(move || {
-        let user_exists = stored.is_some();
-        let phc = stored.map_or_else(|| DUMMY_HASH.to_owned(), |h| h.0);
-        let parsed = password_hash::PasswordHash::new(&phc).map_err(|e| HashingError(Box::new(e)))?;
-        match hasher().verify_password(password.0.expose_secret().as_bytes(), &parsed) {
-            Ok(()) => Ok(user_exists),
-            Err(password_hash::Error::Password) => Ok(false),
-            Err(e) => Err(HashingError(Box::new(e))),
-        }
+        let outdated = stored.as_ref().is_some_and(|h| !h.is_current());
+        let matches = matches(&password, stored)?;
+        let upgraded = (matches && outdated).then(|| hash_now(&password)).transpose()?;
+        Ok(Verified { matches, upgraded })
     })
     .await
+}
+
+/// The check itself, with the algorithm and parameters the stored hash names.
+fn matches(password: &Password, stored: Option<PasswordHash>) -> Result<bool, HashingError> {
+    let user_exists = stored.is_some();
+    let phc = stored.map_or_else(|| DUMMY_HASH.to_owned(), |h| h.0);
+    let parsed = password_hash::PasswordHash::new(&phc).map_err(|e| HashingError(Box::new(e)))?;
+    match hasher().verify_password(password.0.expose_secret().as_bytes(), &parsed) {
+        Ok(()) => Ok(user_exists),
+        Err(password_hash::Error::Password) => Ok(false),
+        Err(e) => Err(HashingError(Box::new(e))),
+    }
 }
 
 async fn run_blocking<T: Send + 'static>(
@@ -220,6 +264,49 @@ mod tests {
         let hash = hash(password(&long)).await.unwrap();
         assert!(!verify(password(&long[..72]), Some(hash.clone())).await.unwrap());
         assert!(verify(password(&long), Some(hash)).await.unwrap());
+    }
+
+    /// A hash of `password` made with `algorithm` and `params`, as an older policy would have.
+    fn legacy_hash(password: &str, algorithm: Algorithm, params: Params) -> PasswordHash {
+        let salt = SaltString::generate(&mut OsRng);
+        let phc = Argon2::new(algorithm, Version::V0x13, params).hash_password(password.as_bytes(), &salt);
+        PasswordHash(phc.unwrap().to_string())
+    }
+
+    #[tokio::test]
+    async fn a_matching_hash_of_another_algorithm_or_cost_is_replaced_by_a_current_one() {
+        let weaker =
+            legacy_hash("correct horse battery", Algorithm::Argon2id, Params::new(4096, 3, 1, None).unwrap());
+        let argon2i = legacy_hash(
+            "correct horse battery",
+            Algorithm::Argon2i,
+            Params::new(M_COST_KIB, T_COST, P_COST, None).unwrap(),
+        );
+        for old in [weaker, argon2i] {
+            assert!(!old.is_current());
+            let wrong =
+                verify_and_upgrade(password("correct horse battery!"), Some(old.clone())).await.unwrap();
+            assert!(!wrong.matches && wrong.upgraded.is_none(), "a wrong password upgrades nothing");
+            let right = verify_and_upgrade(password("correct horse battery"), Some(old)).await.unwrap();
+            let new = right.upgraded.expect("upgraded");
+            assert!(right.matches && new.is_current(), "{}", new.as_str());
+            assert!(verify(password("correct horse battery"), Some(new)).await.unwrap());
+        }
+    }
+
+    #[tokio::test]
+    async fn a_current_hash_is_kept() {
+        let current = hash(password("correct horse battery")).await.unwrap();
+        assert!(current.is_current());
+        let checked = verify_and_upgrade(password("correct horse battery"), Some(current)).await.unwrap();
+        assert!(checked.matches && checked.upgraded.is_none());
+        assert!(!PasswordHash("not a hash".into()).is_current());
+    }
+
+    #[test]
+    fn the_same_password_is_told_apart_from_another() {
+        assert!(password("correct horse battery").same_as(&password("correct horse battery")));
+        assert!(!password("correct horse battery").same_as(&password("correct horse batterY")));
     }
 
     #[tokio::test]

@@ -4,12 +4,17 @@
 use std::{sync::Mutex, time::Duration};
 
 use crate::{
+    erasure::EraseAccount,
     keys::{BoxFuture, KeyError, KeySource, SigningKeys},
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
+    passwords::PasswordHash,
     refresh::{Family, FindSession, ListSessions, RefreshRecord, RefreshTokens, Rotation, SessionUse},
     store::StoreError,
-    users::{Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, User, Username},
-    work::{ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
+    users::{
+        Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, Sessions, SetPasswordHash,
+        User, Username,
+    },
+    work::{Cursor, ListWorkItems, Page, PageRequest, PutWorkItem, WorkItem},
 };
 
 /// A DynamoDB client on `http` for `endpoint`, one attempt per call, with test credentials.
@@ -101,8 +106,13 @@ impl ListWorkItems for FakeStore {
         let mut items: Vec<WorkItem> =
             self.items.lock().unwrap().iter().filter(|i| i.user_id == user_id).cloned().collect();
         items.sort_by(|a, b| b.item_id.cmp(&a.item_id));
+        if let Some(cursor) = &page.cursor {
+            items.retain(|i| i.item_id < cursor.item_id());
+        }
+        let more = items.len() > page.limit as usize;
         items.truncate(page.limit as usize);
-        Ok(Page { items, next: None })
+        let next = items.last().filter(|_| more).and_then(|last| Cursor::after(&last.item_id));
+        Ok(Page { items, next })
     }
 }
 
@@ -230,5 +240,62 @@ impl ListSessions for FakeStore {
         self.check()?;
         let families = self.families.lock().unwrap();
         Ok(families.iter().filter(|f| f.session_user.as_deref() == Some(user_id)).cloned().collect())
+    }
+}
+
+impl SetPasswordHash for FakeStore {
+    async fn set_password_hash(
+        &self,
+        user: &User,
+        new: &PasswordHash,
+        sessions: Sessions,
+    ) -> Result<Option<u64>, StoreError> {
+        self.check()?;
+        let mut users = self.users.lock().unwrap();
+        let Some(stored) = users.iter_mut().find(|u| {
+            u.username == user.username && u.user_id == user.user_id && u.password_hash == user.password_hash
+        }) else {
+            return Ok(None);
+        };
+        stored.password_hash = new.clone();
+        if sessions == Sessions::End {
+            stored.token_version += 1;
+        }
+        Ok(Some(stored.token_version))
+    }
+}
+
+impl EraseAccount for FakeStore {
+    async fn delete_work_items(&self, user_id: &str) -> Result<u64, StoreError> {
+        self.check()?;
+        let mut items = self.items.lock().unwrap();
+        let before = items.len();
+        items.retain(|i| i.user_id != user_id);
+        Ok((before - items.len()) as u64)
+    }
+
+    async fn delete_sessions(&self, user_id: &str, except: Option<&str>) -> Result<u64, StoreError> {
+        self.check()?;
+        let mut families = self.families.lock().unwrap();
+        let before = families.len();
+        families.retain(|f| f.session_user.as_deref() != Some(user_id) || Some(f.id()) == except);
+        Ok((before - families.len()) as u64)
+    }
+
+    async fn delete_user(&self, account: &Account, session: Option<&str>) -> Result<bool, StoreError> {
+        self.check()?;
+        let mut users = self.users.lock().unwrap();
+        let Some(position) =
+            users.iter().position(|u| u.username == account.username && u.user_id == account.user_id)
+        else {
+            return Ok(false);
+        };
+        users.remove(position);
+        self.failures.lock().unwrap().retain(|f| f.username != account.username);
+        if let Some(id) = session {
+            let key = Family::key(id);
+            self.families.lock().unwrap().retain(|f| f.token_hash != key);
+        }
+        Ok(true)
     }
 }

@@ -142,6 +142,29 @@ pub trait RevokeUserTokens {
     ) -> impl Future<Output = Result<(), StoreError>> + Send;
 }
 
+/// What a new password hash does to the user's sessions.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Sessions {
+    /// Nothing: the same password, hashed anew.
+    Keep,
+    /// End every one: the token version moves on, so every session and access token of the user
+    /// stops working.
+    End,
+}
+
+/// Replaces a user's password hash, as long as nothing changed it since the user was read.
+pub trait SetPasswordHash {
+    /// Stores `new` for `user` if the account still has `user.user_id` and `user.password_hash`;
+    /// returns the user's token version after the write, or `None` if the account changed
+    /// meanwhile (nothing was written).
+    fn set_password_hash(
+        &self,
+        user: &User,
+        new: &PasswordHash,
+        sessions: Sessions,
+    ) -> impl Future<Output = Result<Option<u64>, StoreError>> + Send;
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

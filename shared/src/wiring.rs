@@ -4,12 +4,13 @@
 
 use crate::{
     api::{Callers, Issuer},
+    audit::Audit,
     aws::Aws,
     config::{
         Config, ConfigError, JWT_SECRET_ARN, KEY_VARIABLES, KeyConfig, SERVER_SECRET_VARIABLES,
         ServerSecretConfig,
     },
-    dynamodb::{LoginAttemptTable, RefreshTokenTable, UserTable, WorkItemTable},
+    dynamodb::{AccountTables, LoginAttemptTable, RefreshTokenTable, UserTable, WorkItemTable},
     identity::Authenticator,
     keys::{
         KeySource,
@@ -134,6 +135,76 @@ impl Sessions {
     }
 }
 
+/// `POST /password`, behind the authorizer: it checks and hashes passwords, and signs the new
+/// session's tokens, so it needs the keys and the server secret.
+pub struct ChangePassword {
+    pub callers: Caller,
+    pub users: UserTable,
+    pub attempts: LoginAttemptTable,
+    pub sessions: RefreshTokenTable,
+    pub issuer: Issuer,
+}
+
+impl ChangePassword {
+    pub async fn build(config: &Config) -> Result<Self, ConfigError> {
+        let aws = aws(config);
+        Ok(Self {
+            callers: behind_authorizer(config, &aws, config.keys()?)?,
+            issuer: issuer(config, &aws).await?,
+            users: UserTable::new(aws.dynamodb(), config.users_table()?),
+            attempts: LoginAttemptTable::new(aws.dynamodb(), config.login_attempts_table()?),
+            sessions: RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?),
+        })
+    }
+}
+
+/// `DELETE /account`, behind the authorizer: it checks the password, erases the account from
+/// every table, and writes the audit trail, keyed by the server secret.
+pub struct DeleteAccount {
+    pub callers: Caller,
+    pub attempts: LoginAttemptTable,
+    pub tables: AccountTables,
+    pub audit: Audit,
+}
+
+impl DeleteAccount {
+    pub async fn build(config: &Config) -> Result<Self, ConfigError> {
+        let aws = aws(config);
+        let attempts = LoginAttemptTable::new(aws.dynamodb(), config.login_attempts_table()?);
+        Ok(Self {
+            callers: callers(config, &aws)?,
+            audit: audit(config, &aws).await?,
+            tables: AccountTables {
+                users: UserTable::new(aws.dynamodb(), config.users_table()?),
+                work: WorkItemTable::new(aws.dynamodb(), config.work_items_table()?),
+                attempts: attempts.clone(),
+                sessions: RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?),
+            },
+            attempts,
+        })
+    }
+}
+
+/// `GET /account`, behind the authorizer: it reads the account, its sessions and work items.
+pub struct ExportAccount {
+    pub callers: Caller,
+    pub users: UserTable,
+    pub sessions: RefreshTokenTable,
+    pub items: WorkItemTable,
+}
+
+impl ExportAccount {
+    pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        let aws = aws(config);
+        Ok(Self {
+            callers: callers(config, &aws)?,
+            users: UserTable::new(aws.dynamodb(), config.users_table()?),
+            sessions: RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?),
+            items: WorkItemTable::new(aws.dynamodb(), config.work_items_table()?),
+        })
+    }
+}
+
 /// The authorizer: it verifies, so it needs the keys, and reads the users and sessions.
 pub struct Authorizer {
     pub authenticator: Authenticator<UserTable, RefreshTokenTable>,
@@ -202,6 +273,16 @@ async fn issuer(config: &Config, aws: &Aws) -> Result<Issuer, ConfigError> {
     Ok(Issuer::new(tokens, config.refresh()?, server))
 }
 
+/// The audit trail of a function that mints no session: the server secret alone.
+async fn audit(config: &Config, aws: &Aws) -> Result<Audit, ConfigError> {
+    let server = match config.server_secret()? {
+        ServerSecretConfig::SecretsManager { arn } => server_secret(&secrets_manager(aws), &arn).await?,
+        ServerSecretConfig::Local(server) => *server,
+        ServerSecretConfig::None => return Err(ConfigError::Missing(SERVER_SECRET_VARIABLES)),
+    };
+    Ok(Audit::new(&server))
+}
+
 /// A Secrets Manager client on the function's AWS configuration.
 fn secrets_manager(aws: &Aws) -> aws_sdk_secretsmanager::Client {
     aws_sdk_secretsmanager::Client::new(aws.config())
@@ -229,11 +310,19 @@ fn callers(config: &Config, aws: &Aws) -> Result<Caller, ConfigError> {
             reason: "this function runs behind the authorizer and reads no key; locally, set JWT_SECRET"
                 .into(),
         }),
+        keys => behind_authorizer(config, aws, keys),
+    }
+}
+
+/// How a function behind the authorizer that also signs knows its caller: deployed (its key in
+/// Secrets Manager, read to sign only), from the authorizer's context; locally, as [`callers`].
+fn behind_authorizer(config: &Config, aws: &Aws, keys: KeyConfig) -> Result<Caller, ConfigError> {
+    match keys {
         KeyConfig::Local(keys) => {
             let tokens = TokenService::with_keys(&keys, config.tokens()?, None);
             Ok(Callers::Verify(Box::new(authenticator(config, aws, tokens)?)))
         }
-        KeyConfig::None => Ok(Callers::Authorizer),
+        KeyConfig::SecretsManager { .. } | KeyConfig::None => Ok(Callers::Authorizer),
     }
 }
 

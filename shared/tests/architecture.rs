@@ -24,6 +24,7 @@ const DOMAIN: &[&str] = &[
     "tokens",
     "identity",
     "audit",
+    "erasure",
 ];
 
 /// Crates that talk to AWS or speak HTTP (or Lambda's event shapes): never in the domain.

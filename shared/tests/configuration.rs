@@ -8,7 +8,7 @@ use std::{
 
 use auth_core::{config::Config, wiring};
 
-const FUNCTIONS: [&str; 10] = [
+const FUNCTIONS: [&str; 13] = [
     "signup",
     "auth",
     "refresh",
@@ -17,6 +17,9 @@ const FUNCTIONS: [&str; 10] = [
     "create-work",
     "list-sessions",
     "end-sessions",
+    "change-password",
+    "delete-account",
+    "export-account",
     "authorizer",
     "rotate-key",
 ];
@@ -42,6 +45,9 @@ async fn read_by(function: &str) -> BTreeSet<&'static str> {
         "logout" => drop(wiring::Logout::build(&config).unwrap()),
         "list-work" | "create-work" => drop(wiring::Work::build(&config).unwrap()),
         "list-sessions" | "end-sessions" => drop(wiring::Sessions::build(&config).unwrap()),
+        "change-password" => drop(wiring::ChangePassword::build(&config).await.unwrap()),
+        "delete-account" => drop(wiring::DeleteAccount::build(&config).await.unwrap()),
+        "export-account" => drop(wiring::ExportAccount::build(&config).unwrap()),
         "authorizer" => drop(wiring::Authorizer::build(&config).await.unwrap()),
         "rotate-key" => drop(wiring::RotateKey::build(&config)),
         other => panic!("unknown function {other}"),

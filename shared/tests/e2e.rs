@@ -340,3 +340,211 @@ async fn the_blogs_workitems_route_lists_what_work_lists() {
     assert_eq!(work, workitems);
     assert_eq!(api.get("/workitems", None).await.0, StatusCode::UNAUTHORIZED);
 }
+
+/// A request with `access_token` as a bearer token and a JSON body: status and body.
+async fn send_as(
+    api: &Api,
+    method: Method,
+    path: &str,
+    access_token: &Value,
+    body: Value,
+) -> (StatusCode, Value) {
+    let (status, _, body) =
+        api.call(method, path, Some(&format!("Bearer {}", access_token.as_str().unwrap())), Some(body)).await;
+    (status, body)
+}
+
+async fn change_password(api: &Api, access_token: &Value, current: &str, new: &str) -> (StatusCode, Value) {
+    let body = json!({"current_password": current, "new_password": new});
+    send_as(api, Method::POST, "/password", access_token, body).await
+}
+
+async fn delete_account(api: &Api, access_token: &Value, password: &str) -> StatusCode {
+    send_as(api, Method::DELETE, "/account", access_token, json!({ "password": password })).await.0
+}
+
+/// The users table the running API uses, as `make test` configured it.
+fn users_table() -> auth_core::dynamodb::UserTable {
+    let config = Config::from_process();
+    auth_core::dynamodb::UserTable::new(
+        auth_core::wiring::aws(&config).dynamodb(),
+        config.users_table().unwrap(),
+    )
+}
+
+#[tokio::test]
+async fn a_password_change_ends_every_other_session_and_keeps_this_device_signed_in() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let pia = unique("pia");
+    assert_eq!(api.signup(&pia, "pias first password").await, StatusCode::CREATED);
+    let (phone, laptop) =
+        (api.session(&pia, "pias first password").await, api.session(&pia, "pias first password").await);
+    let (status, _) =
+        change_password(&api, &laptop["access_token"], "pias first password", "pias first password").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "the same password again");
+    let (status, body) =
+        change_password(&api, &laptop["access_token"], "not her password", "pias second password").await;
+    assert_eq!((status, body["result"].as_str()), (StatusCode::FORBIDDEN, Some("Password is incorrect")));
+
+    let (status, fresh) =
+        change_password(&api, &laptop["access_token"], "pias first password", "pias second password").await;
+    assert_eq!(status, StatusCode::OK, "{fresh}");
+    for old in [&phone, &laptop] {
+        assert_eq!(work_status(&api, &old["access_token"]).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(api.refresh(&old["refresh_token"]).await.0, StatusCode::UNAUTHORIZED);
+        let (_, decision) = api.authorize(old["access_token"].as_str().unwrap()).await;
+        assert_eq!(decision["isAuthorized"], false, "the authorizer refuses it too: {decision}");
+    }
+    assert_eq!(work_status(&api, &fresh["access_token"]).await, StatusCode::OK);
+    assert_eq!(api.refresh(&fresh["refresh_token"]).await.0, StatusCode::OK);
+    let old = api.post("/auth", json!({"username": pia, "password": "pias first password"}), None).await;
+    assert_eq!(old.0, StatusCode::UNAUTHORIZED);
+    api.session(&pia, "pias second password").await;
+}
+
+#[tokio::test]
+async fn guessing_through_password_change_meets_the_login_lockout() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let quinn = unique("quinn");
+    assert_eq!(api.signup(&quinn, "quinns password").await, StatusCode::CREATED);
+    let stolen = api.session(&quinn, "quinns password").await;
+    for guess in 0..5 {
+        let (status, _) =
+            change_password(&api, &stolen["access_token"], &format!("guess {guess}"), "a new password!")
+                .await;
+        assert_eq!(status, StatusCode::FORBIDDEN);
+    }
+    let (status, _) =
+        change_password(&api, &stolen["access_token"], "quinns password", "a new password!").await;
+    assert_eq!(status, StatusCode::TOO_MANY_REQUESTS, "locked, the right one is not even checked");
+    assert_eq!(
+        delete_account(&api, &stolen["access_token"], "quinns password").await,
+        StatusCode::TOO_MANY_REQUESTS
+    );
+    let login = api.post("/auth", json!({"username": quinn, "password": "quinns password"}), None).await;
+    assert_eq!(login.0, StatusCode::TOO_MANY_REQUESTS, "one lockout for every password check");
+}
+
+#[tokio::test]
+async fn a_login_moves_an_outdated_hash_to_argon2id_with_todays_parameters() {
+    use argon2::{
+        Argon2, PasswordHasher,
+        password_hash::{SaltString, rand_core::OsRng},
+    };
+    use auth_core::users::{FindUser, Sessions, SetPasswordHash, Username};
+    let Some(api) = Api::local(SUITE) else { return };
+    let rae = unique("rae");
+    assert_eq!(api.signup(&rae, "raes password").await, StatusCode::CREATED);
+    let users = users_table();
+    let name = Username::parse(&rae).unwrap();
+    let user = users.find_user(&name).await.unwrap().unwrap();
+    let weaker = Argon2::new(
+        argon2::Algorithm::Argon2i,
+        argon2::Version::V0x13,
+        argon2::Params::new(4096, 3, 1, None).unwrap(),
+    );
+    let outdated =
+        weaker.hash_password(b"raes password", &SaltString::generate(&mut OsRng)).unwrap().to_string();
+    let outdated = serde_json::from_value(json!(outdated)).unwrap();
+    assert_eq!(users.set_password_hash(&user, &outdated, Sessions::Keep).await.unwrap(), Some(0));
+
+    let before = api.session(&rae, "raes password").await;
+    let upgraded = users.find_user(&name).await.unwrap().unwrap();
+    assert!(upgraded.password_hash.is_current(), "{:?}", upgraded.password_hash);
+    assert_eq!(upgraded.token_version, user.token_version, "no session ended");
+    assert_eq!(work_status(&api, &before["access_token"]).await, StatusCode::OK);
+    api.session(&rae, "raes password").await;
+    assert!(users.find_user(&name).await.unwrap().unwrap().password_hash == upgraded.password_hash);
+}
+
+#[tokio::test]
+async fn the_export_holds_the_callers_data_and_never_a_hash() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let sam = unique("sam");
+    assert_eq!(api.signup(&sam, "sams password").await, StatusCode::CREATED);
+    let login = api.session(&sam, "sams password").await;
+    let token = format!("Bearer {}", login["access_token"].as_str().unwrap());
+    assert_eq!(api.post("/work", json!({"title": "export me"}), Some(&token)).await.0, StatusCode::CREATED);
+    let (status, body) = api.get("/account", Some(&token)).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let export = &body["result"];
+    assert_eq!(export["username"], sam.as_str());
+    assert_eq!(export["sessions"][0]["current"], true);
+    assert_eq!(export["work_items"][0]["title"], "export me");
+    assert!(!body.to_string().contains("argon2"), "{body}");
+    assert_eq!(api.get("/account", None).await.0, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn a_deleted_account_leaves_nothing_a_new_account_of_its_name_could_inherit() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let tess = unique("tess");
+    assert_eq!(api.signup(&tess, "tess password!").await, StatusCode::CREATED);
+    let (phone, laptop) =
+        (api.session(&tess, "tess password!").await, api.session(&tess, "tess password!").await);
+    let token = format!("Bearer {}", laptop["access_token"].as_str().unwrap());
+    for title in ["one", "two"] {
+        assert_eq!(api.post("/work", json!({ "title": title }), Some(&token)).await.0, StatusCode::CREATED);
+    }
+    assert_eq!(
+        delete_account(&api, &laptop["access_token"], "not her password").await,
+        StatusCode::FORBIDDEN
+    );
+    assert_eq!(delete_account(&api, &laptop["access_token"], "tess password!").await, StatusCode::NO_CONTENT);
+
+    for old in [&phone, &laptop] {
+        assert_eq!(work_status(&api, &old["access_token"]).await, StatusCode::UNAUTHORIZED);
+        assert_eq!(api.refresh(&old["refresh_token"]).await.0, StatusCode::UNAUTHORIZED);
+    }
+    assert_eq!(
+        delete_account(&api, &laptop["access_token"], "tess password!").await,
+        StatusCode::UNAUTHORIZED,
+        "twice"
+    );
+    let gone = api.post("/auth", json!({"username": tess, "password": "tess password!"}), None).await;
+    assert_eq!(gone.0, StatusCode::UNAUTHORIZED);
+
+    assert_eq!(api.signup(&tess, "a new tess password").await, StatusCode::CREATED, "the name is free");
+    let new = api.session(&tess, "a new tess password").await;
+    let (status, export) =
+        api.get("/account", Some(&format!("Bearer {}", new["access_token"].as_str().unwrap()))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(export["result"]["work_items"], json!([]), "no item of the old account");
+    assert_eq!(export["result"]["sessions"].as_array().unwrap().len(), 1, "no session of the old account");
+    for old in [&phone, &laptop] {
+        assert_eq!(
+            work_status(&api, &old["access_token"]).await,
+            StatusCode::UNAUTHORIZED,
+            "not for the new one either"
+        );
+        let (_, decision) = api.authorize(old["access_token"].as_str().unwrap()).await;
+        assert_eq!(decision["isAuthorized"], false, "{decision}");
+    }
+}
+
+#[tokio::test]
+async fn deleting_while_another_device_refreshes_leaves_that_device_signed_out() {
+    let Some(api) = Api::local(SUITE) else { return };
+    let uma = unique("uma");
+    assert_eq!(api.signup(&uma, "umas password").await, StatusCode::CREATED);
+    let (phone, laptop) =
+        (api.session(&uma, "umas password").await, api.session(&uma, "umas password").await);
+    let refreshing = {
+        let api = Api::local(SUITE).unwrap();
+        tokio::spawn(async move {
+            let mut latest = phone;
+            for _ in 0..300 {
+                let (status, next) = api.refresh(&latest["refresh_token"]).await;
+                if status != StatusCode::OK {
+                    break;
+                }
+                latest = next;
+            }
+            latest
+        })
+    };
+    assert_eq!(delete_account(&api, &laptop["access_token"], "umas password").await, StatusCode::NO_CONTENT);
+    let latest = refreshing.await.unwrap();
+    assert_eq!(api.refresh(&latest["refresh_token"]).await.0, StatusCode::UNAUTHORIZED);
+    assert_eq!(work_status(&api, &latest["access_token"]).await, StatusCode::UNAUTHORIZED);
+}

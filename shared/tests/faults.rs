@@ -100,6 +100,21 @@ async fn a_failing_database_gives_prompt_503s_and_no_half_written_state() {
             (Method::POST, "/refresh", None, Some(json!({"refresh_token": session["refresh_token"]}))),
             (Method::GET, "/work", Some(bearer.as_str()), None),
             (Method::POST, "/work", Some(bearer.as_str()), Some(json!({"title": "during the outage"}))),
+            (
+                Method::POST,
+                "/password",
+                Some(bearer.as_str()),
+                Some(
+                    json!({"current_password": "outage tested password", "new_password": "changed in an outage"}),
+                ),
+            ),
+            (Method::GET, "/account", Some(bearer.as_str()), None),
+            (
+                Method::DELETE,
+                "/account",
+                Some(bearer.as_str()),
+                Some(json!({"password": "outage tested password"})),
+            ),
         ] {
             let started = Instant::now();
             let (status, retry_after, body) = api.call(method.clone(), path, auth, body).await;
@@ -125,7 +140,7 @@ async fn a_failing_database_gives_prompt_503s_and_no_half_written_state() {
         "bob was never half-written"
     );
     let (status, _, session) = api.call(Method::POST, "/auth", None, Some(credentials(&alice))).await;
-    assert_eq!(status, StatusCode::OK, "alice is not locked out by the outage");
+    assert_eq!(status, StatusCode::OK, "alice is neither locked out, deleted nor moved to another password");
     let token = session["access_token"].as_str().unwrap().to_owned();
     let (status, _, items) = api.call(Method::GET, "/work", Some(&format!("Bearer {token}")), None).await;
     assert_eq!(status, StatusCode::OK);

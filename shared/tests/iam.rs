@@ -107,6 +107,9 @@ fn the_template_grants_exactly_the_dynamodb_calls_the_functions_make() {
         "create-work",
         "list-sessions",
         "end-sessions",
+        "change-password",
+        "delete-account",
+        "export-account",
         "authorizer",
     ] {
         assert!(functions.contains(function), "no DynamoDB call of {function} was logged: {functions:?}");
@@ -161,10 +164,15 @@ fn only_the_functions_that_sign_verify_or_rotate_can_read_the_signing_key() {
         .filter(|(_, r)| !r["Properties"]["Environment"]["Variables"]["JWT_SECRET_ARN"].is_null())
         .map(|(id, _)| id.as_str().unwrap().to_owned())
         .collect();
-    let expected: BTreeSet<String> =
-        ["AuthFunction", "RefreshFunction", "AuthorizerFunction", "RotateKeyFunction"]
-            .map(String::from)
-            .into();
+    let expected: BTreeSet<String> = [
+        "AuthFunction",
+        "RefreshFunction",
+        "ChangePasswordFunction",
+        "AuthorizerFunction",
+        "RotateKeyFunction",
+    ]
+    .map(String::from)
+    .into();
     assert_eq!(granted, expected, "IAM grants");
     assert!(holding_the_arn.is_subset(&granted), "{holding_the_arn:?} must be granted what they read");
 
@@ -186,9 +194,12 @@ fn template_ref(target: &str) -> Value {
 }
 
 #[test]
-fn only_the_functions_that_mint_sessions_can_read_the_server_secret() {
+fn only_the_functions_that_mint_sessions_or_check_passwords_can_read_the_server_secret() {
     let template = template();
-    let expected: BTreeSet<String> = ["AuthFunction", "RefreshFunction"].map(String::from).into();
+    let expected: BTreeSet<String> =
+        ["AuthFunction", "RefreshFunction", "ChangePasswordFunction", "DeleteAccountFunction"]
+            .map(String::from)
+            .into();
     assert_eq!(functions_granted(&template, "secretsmanager:GetSecretValue", "ServerSecret"), expected);
     let statement =
         &template["Resources"]["ServerSecretPolicy"]["Properties"]["ResourcePolicy"]["Statement"][0];
@@ -239,12 +250,20 @@ fn user_reads_allowed(template: &Value) -> BTreeMap<String, Option<BTreeSet<Stri
     allowed
 }
 
+/// The functions that compare a password with its hash: only they may read one.
+const CHECK_PASSWORDS: [&str; 3] = ["auth", "change-password", "delete-account"];
+
 #[test]
-fn only_the_login_may_read_a_password_hash() {
+fn only_the_functions_that_check_a_password_may_read_its_hash() {
     let allowed = user_reads_allowed(&template());
-    assert_eq!(allowed.keys().map(String::as_str).collect::<Vec<_>>(), ["auth", "authorizer", "refresh"]);
-    assert_eq!(allowed["auth"], None, "a login compares the password with its hash");
-    for function in ["authorizer", "refresh"] {
+    assert_eq!(
+        allowed.keys().map(String::as_str).collect::<Vec<_>>(),
+        ["auth", "authorizer", "change-password", "delete-account", "export-account", "refresh"]
+    );
+    for function in CHECK_PASSWORDS {
+        assert_eq!(allowed[function], None, "{function} compares a password with its hash");
+    }
+    for function in ["authorizer", "export-account", "refresh"] {
         let attributes =
             allowed[function].as_ref().unwrap_or_else(|| panic!("{function} may read whole users"));
         assert!(!attributes.contains("password_hash"), "{function}: {attributes:?}");
@@ -266,9 +285,8 @@ fn the_functions_read_only_the_user_attributes_iam_lets_them() {
         if action != "GetItem" || table != users {
             continue;
         }
-        if function == "auth" {
-            assert_eq!(attributes, "*", "a login reads the whole user, hash and all");
-            continue;
+        if CHECK_PASSWORDS.contains(&function) && attributes == "*" {
+            continue; // the password check reads the whole user, hash and all
         }
         assert_ne!(attributes, "*", "{function} read a whole user: {line}");
         let read: BTreeSet<String> = attributes.split(',').map(str::to_owned).collect();
@@ -278,5 +296,5 @@ fn the_functions_read_only_the_user_attributes_iam_lets_them() {
             checked += 1;
         }
     }
-    assert!(checked > 0, "no projected read of the authorizer or refresh was logged");
+    assert!(checked > 0, "no projected read of the authorizer, refresh or export was logged");
 }

@@ -6,6 +6,8 @@
 mod account;
 mod authorizer;
 mod caller;
+mod password;
+mod profile;
 mod refresh;
 mod rotate_key;
 mod sessions;
@@ -14,6 +16,8 @@ mod work;
 pub use account::{Credentials, auth, signup};
 pub use authorizer::{AuthorizerHeaders, AuthorizerRequest, authorize, authorizer};
 pub use caller::{Callers, IdentifyCaller};
+pub use password::{PasswordChange, change_password};
+pub use profile::{AccountDeletion, EXPORT_WORK_ITEMS, delete_account, export_account};
 pub use refresh::{Issuer, RefreshRequest, refresh};
 pub use rotate_key::rotate_key;
 pub use sessions::{LogoutRequest, end_sessions, list_sessions, logout};

@@ -71,7 +71,7 @@ async fn log_out<U: RevokeUserTokens, R: RefreshTokens, C: IdentifyCaller>(
 
 /// What the caller sees of one of their sessions. Times are RFC 3339, UTC.
 #[derive(Debug, Serialize)]
-struct SessionView {
+pub(super) struct SessionView {
     id: String,
     /// Whether the caller's access token belongs to it.
     current: bool,
@@ -86,7 +86,7 @@ struct SessionView {
 }
 
 impl SessionView {
-    fn of(family: &Family, caller: &Identity) -> Self {
+    pub(super) fn of(family: &Family, caller: &Identity) -> Self {
         Self {
             id: family.id().to_owned(),
             current: caller.session_id.as_deref() == Some(family.id()),
@@ -102,7 +102,7 @@ impl SessionView {
 
 /// The caller's live sessions, newest first. A token from before the authorizer passed the token
 /// version on is taken to be at the newest version among the sessions.
-async fn live_sessions<S: ListSessions>(
+pub(super) async fn live_sessions<S: ListSessions>(
     store: &S,
     caller: &Identity,
     now: u64,

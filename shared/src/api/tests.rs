@@ -956,3 +956,4 @@ async fn a_replayed_and_a_stolen_refresh_token_join_the_audit_trail() {
     assert_eq!(kinds, ["refresh_replayed", "refresh_reused"], "{logs}");
     assert!(!logs.contains(login["refresh_token"].as_str().unwrap()), "no token in the log");
 }
+mod accounts;

@@ -60,7 +60,7 @@ impl Intercept for CallLog {
 
 /// The `(action, table)` permissions one request needs; a query of an index needs it on
 /// `<table>/index/<name>`. A transaction has no action of its own: IAM checks each of its items'
-/// actions on their tables.
+/// actions on their tables. A batch needs its own action on each table it names.
 fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
     let table = |v: &Value| {
         let table = v["TableName"].as_str()?;
@@ -69,6 +69,9 @@ fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
             None => table.to_owned(),
         })
     };
+    if let Some(tables) = body["RequestItems"].as_object() {
+        return tables.keys().map(|table| (operation.to_owned(), table.clone())).collect();
+    }
     match body["TransactItems"].as_array() {
         Some(items) => items
             .iter()
@@ -119,6 +122,10 @@ mod tests {
         assert_eq!(
             permissions("Query", &json!({"TableName": "refresh", "IndexName": "by-user"})),
             [("Query".into(), "refresh/index/by-user".into())]
+        );
+        assert_eq!(
+            permissions("BatchWriteItem", &json!({"RequestItems": {"work": [{"DeleteRequest": {}}]}})),
+            [("BatchWriteItem".into(), "work".into())]
         );
     }
 

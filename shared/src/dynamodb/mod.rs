@@ -2,6 +2,7 @@
 //! `template.yaml` deploys.
 
 mod attempts;
+mod erasure;
 mod refresh;
 mod schema;
 mod table;
@@ -9,6 +10,7 @@ mod users;
 mod work;
 
 pub use attempts::LoginAttemptTable;
+pub use erasure::AccountTables;
 pub use refresh::RefreshTokenTable;
 pub use schema::{
     IndexSpec, LOGIN_ATTEMPTS_TABLE, REFRESH_TOKENS_TABLE, SESSIONS_BY_USER, TableSpec, USERS_TABLE,

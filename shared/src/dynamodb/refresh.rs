@@ -1,11 +1,8 @@
-use aws_sdk_dynamodb::{
-    operation::transact_write_items::TransactWriteItemsError,
-    types::{AttributeValue, Put, TransactWriteItem, Update},
-};
+use aws_sdk_dynamodb::types::{AttributeValue, Put, TransactWriteItem, Update};
 
 use super::{
     schema::{REFRESH_TOKENS_TABLE, SESSIONS_BY_USER},
-    table::{Table, classify, moot_if_condition_failed},
+    table::{Cancelled, Table, cancellation, classify, moot_if_condition_failed},
 };
 use crate::{
     refresh::{Family, FindSession, ListSessions, RefreshRecord, RefreshTokens, Rotation, SessionUse},
@@ -44,25 +41,6 @@ impl RefreshTokenTable {
             .condition_expression("attribute_not_exists(token_hash)")
             .build()?;
         Ok(TransactWriteItem::builder().put(put).build())
-    }
-}
-
-/// Why DynamoDB cancelled a transaction, when it was one of these.
-enum Cancelled {
-    /// The condition of the item at this index failed.
-    Condition(usize),
-    /// Another request was writing one of its items at the same moment.
-    Conflict,
-}
-
-fn cancellation(error: &TransactWriteItemsError) -> Option<Cancelled> {
-    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else { return None };
-    let reasons = cancelled.cancellation_reasons();
-    match reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
-        Some(index) => Some(Cancelled::Condition(index)),
-        None => {
-            reasons.iter().any(|r| r.code() == Some("TransactionConflict")).then_some(Cancelled::Conflict)
-        }
     }
 }
 

@@ -5,7 +5,7 @@ use std::marker::PhantomData;
 
 use aws_sdk_dynamodb::{
     error::{ProvideErrorMetadata, SdkError},
-    operation::update_item::UpdateItemError,
+    operation::{transact_write_items::TransactWriteItemsError, update_item::UpdateItemError},
 };
 
 use crate::store::StoreError;
@@ -77,5 +77,24 @@ where
         Ok(_) => Ok(()),
         Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => Ok(()),
         Err(e) => Err(classify(e)),
+    }
+}
+
+/// Why DynamoDB cancelled a transaction, when it was one of these.
+pub(super) enum Cancelled {
+    /// The condition of the item at this index failed.
+    Condition(usize),
+    /// Another request was writing one of its items at the same moment.
+    Conflict,
+}
+
+pub(super) fn cancellation(error: &TransactWriteItemsError) -> Option<Cancelled> {
+    let TransactWriteItemsError::TransactionCanceledException(cancelled) = error else { return None };
+    let reasons = cancelled.cancellation_reasons();
+    match reasons.iter().position(|r| r.code() == Some("ConditionalCheckFailed")) {
+        Some(index) => Some(Cancelled::Condition(index)),
+        None => {
+            reasons.iter().any(|r| r.code() == Some("TransactionConflict")).then_some(Cancelled::Conflict)
+        }
     }
 }

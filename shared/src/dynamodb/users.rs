@@ -1,12 +1,16 @@
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
     schema::USERS_TABLE,
     table::{Table, classify, moot_if_condition_failed},
 };
 use crate::{
+    passwords::PasswordHash,
     store::StoreError,
-    users::{Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, User, Username},
+    users::{
+        Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, Sessions, SetPasswordHash,
+        User, Username,
+    },
 };
 
 /// The users table (`USERS_TABLE`).
@@ -92,5 +96,51 @@ impl RevokeUserTokens for UserTable {
             .await;
         // The account is gone or was re-created: the caller's tokens are already dead.
         moot_if_condition_failed(result)
+    }
+}
+
+impl SetPasswordHash for UserTable {
+    /// One conditional `UpdateItem`: on the hash the user was read with, so of two concurrent
+    /// changes only the first lands, and a re-created account of the same name is never touched.
+    #[tracing::instrument(name = "store set password hash", skip_all)]
+    async fn set_password_hash(
+        &self,
+        user: &User,
+        new: &PasswordHash,
+        sessions: Sessions,
+    ) -> Result<Option<u64>, StoreError> {
+        let update = match sessions {
+            Sessions::Keep => "SET password_hash = :new",
+            Sessions::End => "SET password_hash = :new ADD token_version :one",
+        };
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(USERS_TABLE.hash_key, AttributeValue::S(user.username.as_str().to_owned()))
+            .update_expression(update)
+            .condition_expression("user_id = :owner AND password_hash = :old")
+            .expression_attribute_values(":new", AttributeValue::S(new.as_str().to_owned()))
+            .expression_attribute_values(":owner", AttributeValue::S(user.user_id.clone()))
+            .expression_attribute_values(":old", AttributeValue::S(user.password_hash.as_str().to_owned()))
+            .return_values(ReturnValue::UpdatedNew);
+        if sessions == Sessions::End {
+            request = request.expression_attribute_values(":one", AttributeValue::N("1".into()));
+        }
+        match request.send().await {
+            Ok(output) => {
+                let version = match output.attributes.as_ref().and_then(|a| a.get("token_version")) {
+                    Some(AttributeValue::N(n)) => {
+                        n.parse().map_err(|e| StoreError::Unexpected(Box::new(e)))?
+                    }
+                    _ => user.token_version,
+                };
+                Ok(Some(version))
+            }
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
     }
 }

@@ -1,5 +1,6 @@
 //! Store, handler and schema tests against a real DynamoDB (DynamoDB Local, started by `make test`).
 
+mod accounts;
 mod handlers;
 mod helpers;
 mod store;

@@ -17,7 +17,7 @@ use serde_json::json;
 
 use crate::helpers::{TestTables, dead_database_client, stalled_database_client};
 
-fn user(name: &str) -> User {
+pub(crate) fn user(name: &str) -> User {
     serde_json::from_value(json!({
         "username": Username::parse(name).unwrap(),
         "user_id": ulid::Ulid::new().to_string(),
@@ -27,7 +27,7 @@ fn user(name: &str) -> User {
     .unwrap()
 }
 
-fn item(user_id: &str, n: u64) -> WorkItem {
+pub(crate) fn item(user_id: &str, n: u64) -> WorkItem {
     // Ids one millisecond apart, so their order is their creation order.
     let id = ulid::Ulid::from_parts(1_795_910_399_000 + n, u128::from(n)).to_string();
     WorkItem {

@@ -455,8 +455,14 @@ def section_erase(results):
         per_small = small["seconds"] / small["work_items"]
         per_big = big["seconds"] / big["work_items"]
         r = ratio(per_big, per_small)
-        lines += [f"Time per item at {big['work_items']:,} items is {fmt_ratio(r)} that at "
-                  f"{small['work_items']:,}: linear means near 1×."]
+        if r is not None and r <= 1.2:
+            lines += [f"Time per item at {big['work_items']:,} items is {fmt_ratio(r)} that at "
+                      f"{small['work_items']:,}: the cost grows no faster than the items do (below "
+                      "1×, the fixed part spreads over more of them), and write units are one per "
+                      "item plus a constant."]
+        else:
+            lines += [f"⚠️ **Warning: time per item at {big['work_items']:,} items is {fmt_ratio(r)} "
+                      f"that at {small['work_items']:,}: deleting grows faster than linearly.**"]
     return lines
 
 

@@ -30,6 +30,9 @@ pub enum Event {
     PasswordChanged,
     /// An account was deleted by its user, with everything it owned.
     AccountDeleted,
+    /// A client network went over its per-minute limit on `/auth` or `/refresh` (logged once a
+    /// window, at the first refusal).
+    SourceLimited,
 }
 
 impl Event {
@@ -43,6 +46,7 @@ impl Event {
             Self::PasswordCheckFailed => "password_check_failed",
             Self::PasswordChanged => "password_changed",
             Self::AccountDeleted => "account_deleted",
+            Self::SourceLimited => "source_limited",
         }
     }
 }
@@ -64,6 +68,17 @@ impl Audit {
         let mut subject = URL_SAFE_NO_PAD.encode(tag.as_ref());
         subject.truncate(SUBJECT_CHARS);
         subject
+    }
+
+    /// Logs `event`, about no one account, seen from `from` on `route`, at WARN.
+    pub fn record_source(&self, event: Event, route: &str, from: &ClientSeen) {
+        tracing::warn!(
+            audit = event.name(),
+            route,
+            source_ip = %from.ip,
+            user_agent = %from.user_agent,
+            "security event"
+        );
     }
 
     /// Logs `event` about the account `username`, seen from `from`, at WARN.

@@ -16,6 +16,7 @@ use crate::{
         DEFAULT_GRACE, DEFAULT_REFRESH_TTL, DEFAULT_SESSION_MAX, GRACE_RANGE, REFRESH_TTL_RANGE,
         RefreshSettings, SESSION_MAX_RANGE,
     },
+    throttle::{PER_MINUTE_RANGE, Route, SourceLimit},
     tokens::{ACCESS_TTL_RANGE, DEFAULT_ACCESS_TTL, TokenSettings},
 };
 
@@ -51,6 +52,10 @@ pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
 pub const ACCESS_TOKEN_TTL_SECONDS: &str = "ACCESS_TOKEN_TTL_SECONDS";
 /// How long a live-account finding is reused, in seconds.
 pub const ACCOUNT_CHECK_CACHE_SECONDS: &str = "ACCOUNT_CHECK_CACHE_SECONDS";
+/// Requests a minute one source may send to `/auth`.
+pub const AUTH_SOURCE_LIMIT_PER_MINUTE: &str = "AUTH_SOURCE_LIMIT_PER_MINUTE";
+/// Requests a minute one source may send to `/refresh`.
+pub const REFRESH_SOURCE_LIMIT_PER_MINUTE: &str = "REFRESH_SOURCE_LIMIT_PER_MINUTE";
 /// The log level Lambda's advanced logging controls set.
 pub const AWS_LAMBDA_LOG_LEVEL: &str = "AWS_LAMBDA_LOG_LEVEL";
 /// The log level when Lambda sets none.
@@ -204,6 +209,27 @@ impl Config {
         })
     }
 
+    /// `AUTH_SOURCE_LIMIT_PER_MINUTE` or `REFRESH_SOURCE_LIMIT_PER_MINUTE`: requests a minute
+    /// one source may send to `route`, within [`PER_MINUTE_RANGE`] (0: no limit).
+    pub fn source_limit(&self, route: Route) -> Result<SourceLimit, ConfigError> {
+        let name = match route {
+            Route::Auth => AUTH_SOURCE_LIMIT_PER_MINUTE,
+            Route::Refresh => REFRESH_SOURCE_LIMIT_PER_MINUTE,
+        };
+        let Some(raw) = self.optional(name) else { return Ok(SourceLimit::default_for(route)) };
+        let per_minute = raw.trim().parse::<u64>().ok().filter(|n| PER_MINUTE_RANGE.contains(n));
+        let per_minute =
+            per_minute.and_then(|n| u32::try_from(n).ok()).ok_or_else(|| ConfigError::Invalid {
+                name,
+                reason: format!(
+                    "{raw:?} is not a whole number of requests from {} to {}",
+                    PER_MINUTE_RANGE.start(),
+                    PER_MINUTE_RANGE.end()
+                ),
+            })?;
+        Ok(SourceLimit { route, per_minute })
+    }
+
     /// `ACCOUNT_CHECK_CACHE_SECONDS`.
     pub fn account_check_cache(&self) -> Result<Duration, ConfigError> {
         self.seconds(ACCOUNT_CHECK_CACHE_SECONDS, DEFAULT_ACCOUNT_CHECK_CACHE, ACCOUNT_CHECK_CACHE_RANGE)
@@ -316,6 +342,26 @@ mod tests {
         assert!(matches!(weak, ConfigError::Key(KeyError::Weak(_))), "{weak}");
         let previous = Config::from_pairs(&[(JWT_SECRET, SECRET), (JWT_PREVIOUS_SECRET, "aaaa")]).keys();
         assert!(previous.is_err(), "the previous key must be strong too");
+    }
+
+    #[test]
+    fn a_source_limit_is_a_whole_number_of_requests_zero_for_none_and_defaults_per_route() {
+        let limit = |raw: Option<&str>, route| {
+            let pairs: Vec<(&str, &str)> =
+                raw.map(|r| (AUTH_SOURCE_LIMIT_PER_MINUTE, r)).into_iter().collect();
+            Config::from_pairs(&pairs).source_limit(route).map(|l| l.per_minute)
+        };
+        assert_eq!(limit(None, Route::Auth).unwrap(), crate::throttle::DEFAULT_AUTH_PER_MINUTE);
+        assert_eq!(limit(Some("0"), Route::Auth).unwrap(), 0);
+        assert_eq!(limit(Some(" 120 "), Route::Auth).unwrap(), 120);
+        assert_eq!(limit(Some("120"), Route::Refresh).unwrap(), crate::throttle::DEFAULT_REFRESH_PER_MINUTE);
+        for bad in ["-1", "ten", "1000001", "1.5"] {
+            let error = limit(Some(bad), Route::Auth).unwrap_err().to_string();
+            assert!(
+                error.contains(AUTH_SOURCE_LIMIT_PER_MINUTE) && error.contains("0 to 1000000"),
+                "{error}"
+            );
+        }
     }
 
     #[test]

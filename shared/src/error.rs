@@ -34,6 +34,10 @@ pub enum ApiError {
     /// Too many consecutive failed logins for this username; retry after the lock (429).
     #[error("Too many failed login attempts, retry later")]
     TooManyAttempts { retry_after: u64 },
+    /// Too many requests to this route from the client's network this minute (429); the
+    /// answer is the same whatever the body held, so it tells nothing of any account.
+    #[error("Too many requests from your network, retry later")]
+    SourceLimited { retry_after: u64 },
     /// The refresh token is unknown, expired, revoked or reused (401).
     #[error("Invalid or expired refresh token")]
     InvalidRefreshToken,
@@ -74,7 +78,7 @@ impl ApiError {
             Self::WrongPassword => StatusCode::FORBIDDEN,
             Self::UserExists | Self::AccountChanged => StatusCode::CONFLICT,
             Self::NoSuchSession => StatusCode::NOT_FOUND,
-            Self::TooManyAttempts { .. } => StatusCode::TOO_MANY_REQUESTS,
+            Self::TooManyAttempts { .. } | Self::SourceLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -94,7 +98,7 @@ impl ApiError {
             Self::Unavailable(_) => {
                 headers.insert("retry-after", RETRY_AFTER_SECONDS.into());
             }
-            Self::TooManyAttempts { retry_after } => {
+            Self::TooManyAttempts { retry_after } | Self::SourceLimited { retry_after } => {
                 headers.insert("retry-after", retry_after.max(1).into());
             }
             Self::Unauthorized => {
@@ -195,6 +199,7 @@ mod tests {
             ApiError::WrongPassword,
             ApiError::AccountChanged,
             ApiError::TooManyAttempts { retry_after: 2 },
+            ApiError::SourceLimited { retry_after: 2 },
         ] {
             let response = error.into_response();
             assert!(response.status().is_client_error());
@@ -214,5 +219,12 @@ mod lockout_tests {
         let response = ApiError::TooManyAttempts { retry_after: 8 }.into_response();
         assert_eq!(response.status(), 429);
         assert_eq!(response.headers()["retry-after"], "8");
+    }
+
+    #[test]
+    fn a_source_over_its_limit_is_429_with_the_seconds_to_the_next_window() {
+        let response = ApiError::SourceLimited { retry_after: 41 }.into_response();
+        assert_eq!(response.status(), 429);
+        assert_eq!(response.headers()["retry-after"], "41");
     }
 }

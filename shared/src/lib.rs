@@ -6,7 +6,8 @@
 //! - **Domain**, which knows nothing of AWS or HTTP: [`clock`], [`validation`], [`store`] (what a
 //!   store can fail with), [`users`], [`work`], [`passwords`], [`lockout`], [`refresh`] (sessions),
 //!   [`keys`] (key material and its reload policy), [`tokens`], [`identity`], [`audit`] (the
-//!   trail of security events) and [`erasure`] (deleting an account for good).
+//!   trail of security events), [`erasure`] (deleting an account for good) and [`throttle`]
+//!   (per-source limits).
 //! - **Adapters**, which implement the domain's traits: [`aws`] (the client set-up),
 //!   [`dynamodb`] (the store traits) and [`keys::secrets_manager`] (the key source and rotation).
 //! - **HTTP**: [`http`] (bodies and responses), [`error`] (the one mapping from errors to
@@ -30,6 +31,7 @@ pub mod logging;
 pub mod passwords;
 pub mod refresh;
 pub mod store;
+pub mod throttle;
 pub mod tokens;
 pub mod users;
 pub mod validation;

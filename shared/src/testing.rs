@@ -10,6 +10,7 @@ use crate::{
     passwords::PasswordHash,
     refresh::{Family, FindSession, ListSessions, RefreshRecord, RefreshTokens, Rotation, SessionUse},
     store::StoreError,
+    throttle::CountRequests,
     users::{
         Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, Sessions, SetPasswordHash,
         User, Username,
@@ -53,6 +54,7 @@ pub struct FakeStore {
     pub failures: Mutex<Vec<FailedLogins>>,
     pub refresh_tokens: Mutex<Vec<RefreshRecord>>,
     pub families: Mutex<Vec<Family>>,
+    pub counters: Mutex<std::collections::HashMap<String, u64>>,
     pub down: bool,
 }
 
@@ -297,5 +299,15 @@ impl EraseAccount for FakeStore {
             self.families.lock().unwrap().retain(|f| f.token_hash != key);
         }
         Ok(true)
+    }
+}
+
+impl CountRequests for FakeStore {
+    async fn count_request(&self, key: &str, _: u64) -> Result<u64, StoreError> {
+        self.check()?;
+        let mut counters = self.counters.lock().unwrap();
+        let count = counters.entry(key.to_owned()).or_default();
+        *count += 1;
+        Ok(*count)
     }
 }

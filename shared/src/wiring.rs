@@ -17,6 +17,7 @@ use crate::{
         secrets_manager::{SecretsManagerKeys, SecretsManagerVersions, server_secret},
     },
     logging,
+    throttle::{Route, Throttle},
     tokens::{TokenService, TokenSettings, previous_key_verifies_for},
 };
 
@@ -49,6 +50,7 @@ pub struct Auth {
     pub users: UserTable,
     pub attempts: LoginAttemptTable,
     pub sessions: RefreshTokenTable,
+    pub throttle: Throttle<LoginAttemptTable>,
     pub issuer: Issuer,
 }
 
@@ -60,6 +62,7 @@ impl Auth {
             users: UserTable::new(aws.dynamodb(), config.users_table()?),
             attempts: LoginAttemptTable::new(aws.dynamodb(), config.login_attempts_table()?),
             sessions: RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?),
+            throttle: throttle(config, &aws, Route::Auth)?,
         })
     }
 }
@@ -68,6 +71,7 @@ impl Auth {
 pub struct Refresh {
     pub users: UserTable,
     pub sessions: RefreshTokenTable,
+    pub throttle: Throttle<LoginAttemptTable>,
     pub issuer: Issuer,
 }
 
@@ -78,8 +82,17 @@ impl Refresh {
             issuer: issuer(config, &aws).await?,
             users: UserTable::new(aws.dynamodb(), config.users_table()?),
             sessions: RefreshTokenTable::new(aws.dynamodb(), config.refresh_tokens_table()?),
+            throttle: throttle(config, &aws, Route::Refresh)?,
         })
     }
+}
+
+/// The per-source limit of `route`, counted in the login-attempts table.
+fn throttle(config: &Config, aws: &Aws, route: Route) -> Result<Throttle<LoginAttemptTable>, ConfigError> {
+    Ok(Throttle {
+        counters: LoginAttemptTable::new(aws.dynamodb(), config.login_attempts_table()?),
+        limit: config.source_limit(route)?,
+    })
 }
 
 /// How a function behind the authorizer knows its caller: see [`callers`].

@@ -25,6 +25,7 @@ const DOMAIN: &[&str] = &[
     "identity",
     "audit",
     "erasure",
+    "throttle",
 ];
 
 /// Crates that talk to AWS or speak HTTP (or Lambda's event shapes): never in the domain.

@@ -6,5 +6,8 @@ use lambda_http::{Error, run, service_fn};
 #[tokio::main(flavor = "current_thread")]
 async fn main() -> Result<(), Error> {
     let refresh = wiring::Refresh::build(&wiring::start()).await?;
-    run(service_fn(|request| api::refresh(&refresh.users, &refresh.sessions, &refresh.issuer, request))).await
+    run(service_fn(|request| {
+        api::refresh(&refresh.users, &refresh.sessions, &refresh.throttle, &refresh.issuer, request)
+    }))
+    .await
 }

@@ -4,7 +4,7 @@
 use lambda_http::{Body, Request, Response, http::StatusCode};
 use serde::Deserialize;
 
-use super::refresh::Issuer;
+use super::{limit::admit_source, refresh::Issuer};
 use crate::{
     audit::{Audit, Event},
     clock::{now_rfc3339, unix_now, unix_now_ms},
@@ -14,6 +14,7 @@ use crate::{
     lockout::{Admission, LoginAttempts},
     passwords::{self, Password, PasswordHash},
     refresh::{ClientSeen, RefreshTokens},
+    throttle::{CountRequests, Throttle},
     users::{CreateUser, Creation, FindUser, Sessions, SetPasswordHash, User, Username},
 };
 
@@ -55,28 +56,44 @@ async fn create_account<S: CreateUser>(users: &S, request: &Request) -> Result<R
 }
 
 /// `POST /auth {"username", "password"}`: `200` with an access and a refresh token, `401` with
-/// one body for every failure, or `429` while the username is locked out. A password that matches
-/// a hash of another algorithm or cost is hashed again as sign-up would, and stored.
-pub async fn auth<U: FindUser + SetPasswordHash, A: LoginAttempts, R: RefreshTokens>(
+/// one body for every failure, or `429` while the username is locked out or the client's network
+/// is over its per-minute limit (`throttle`, counted first, whatever the body). A password that
+/// matches a hash of another algorithm or cost is hashed again as sign-up would, and stored.
+pub async fn auth<U, A, R, C>(
     users: &U,
     attempts: &A,
     sessions: &R,
+    throttle: &Throttle<C>,
     issuer: &Issuer,
     request: Request,
-) -> Result<Response<Body>, lambda_http::Error> {
-    respond(login(users, attempts, sessions, issuer, &request).await)
+) -> Result<Response<Body>, lambda_http::Error>
+where
+    U: FindUser + SetPasswordHash,
+    A: LoginAttempts,
+    R: RefreshTokens,
+    C: CountRequests,
+{
+    respond(login(users, attempts, sessions, throttle, issuer, &request).await)
 }
 
 #[tracing::instrument(name = "auth", skip_all)]
-async fn login<U: FindUser + SetPasswordHash, A: LoginAttempts, R: RefreshTokens>(
+async fn login<U, A, R, C>(
     users: &U,
     attempts: &A,
     sessions: &R,
+    throttle: &Throttle<C>,
     issuer: &Issuer,
     request: &Request,
-) -> Result<Response<Body>, ApiError> {
-    let Credentials { username, password } = http::json_body(request)?;
+) -> Result<Response<Body>, ApiError>
+where
+    U: FindUser + SetPasswordHash,
+    A: LoginAttempts,
+    R: RefreshTokens,
+    C: CountRequests,
+{
     let from = http::client_seen(request);
+    admit_source(throttle, &from, &issuer.audit).await?;
+    let Credentials { username, password } = http::json_body(request)?;
     // A name that breaks the rules cannot exist; it still pays for a full (dummy) verification.
     let name = Username::parse(&username).ok();
     // No length policy here: a stored password met it at sign-up, so a short one cannot match.

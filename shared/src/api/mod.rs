@@ -6,6 +6,7 @@
 mod account;
 mod authorizer;
 mod caller;
+mod limit;
 mod password;
 mod profile;
 mod refresh;

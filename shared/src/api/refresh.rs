@@ -6,6 +6,7 @@ use lambda_http::{
 };
 use serde::{Deserialize, Serialize};
 
+use super::limit::admit_source;
 use crate::{
     audit::{Audit, Event},
     clock::{unix_now, unix_now_ms},
@@ -16,6 +17,7 @@ use crate::{
         ChildDeriver, ClientSeen, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens,
         Rotation, SessionUse,
     },
+    throttle::{CountRequests, Throttle},
     tokens::TokenService,
     users::{Account, FindAccount, Username},
 };
@@ -116,23 +118,28 @@ pub struct RefreshRequest {
     pub refresh_token: String,
 }
 
-/// `POST /refresh {"refresh_token"}`: a new access token and the next refresh token, or `401`.
-pub async fn refresh<U: FindAccount, R: RefreshTokens>(
+/// `POST /refresh {"refresh_token"}`: a new access token and the next refresh token, `401`, or
+/// `429` while the client's network is over its per-minute limit (`throttle`, counted first).
+pub async fn refresh<U: FindAccount, R: RefreshTokens, C: CountRequests>(
     users: &U,
     store: &R,
+    throttle: &Throttle<C>,
     issuer: &Issuer,
     request: Request,
 ) -> Result<Response<Body>, lambda_http::Error> {
-    respond(rotate(users, store, issuer, &request).await)
+    respond(rotate(users, store, throttle, issuer, &request).await)
 }
 
 #[tracing::instrument(name = "refresh", skip_all)]
-async fn rotate<U: FindAccount, R: RefreshTokens>(
+async fn rotate<U: FindAccount, R: RefreshTokens, C: CountRequests>(
     users: &U,
     store: &R,
+    throttle: &Throttle<C>,
     issuer: &Issuer,
     request: &Request,
 ) -> Result<Response<Body>, ApiError> {
+    let from = http::client_seen(request);
+    admit_source(throttle, &from, &issuer.audit).await?;
     let RefreshRequest { refresh_token } = http::json_body(request)?;
     let presented = RefreshToken::parse(&refresh_token).ok_or(ApiError::InvalidRefreshToken)?;
     let now_ms = unix_now_ms();
@@ -156,7 +163,7 @@ async fn rotate<U: FindAccount, R: RefreshTokens>(
     let session = SessionUse {
         token_version: user.token_version,
         at_ms: now_ms,
-        from: http::client_seen(request),
+        from,
         expires_at,
         ends_at: family.absolute_end(),
     };

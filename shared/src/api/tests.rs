@@ -13,6 +13,7 @@ use crate::{
     refresh::{ClientSeen, Family, RefreshSettings, RefreshToken},
     store::StoreError,
     testing::{FakeStore, unreachable_key_source},
+    throttle::{Route, SourceLimit, Throttle},
     tokens::{TokenError, TokenService, TokenSettings},
     work::WorkItem,
 };
@@ -35,6 +36,11 @@ fn tokens() -> TokenService {
 
 fn issuer() -> Issuer {
     Issuer::new(tokens(), RefreshSettings::default(), server_secret())
+}
+
+/// `route`'s default per-source limit, over counts of its own.
+fn throttle(route: Route) -> Throttle<FakeStore> {
+    Throttle { counters: FakeStore::default(), limit: SourceLimit::default_for(route) }
 }
 
 fn server_secret() -> ServerSecret {
@@ -156,6 +162,7 @@ async fn a_store_outage_is_503_with_retry_after() {
         &FakeStore::unavailable(),
         &FakeStore::unavailable(),
         &FakeStore::unavailable(),
+        &Throttle { counters: FakeStore::unavailable(), limit: SourceLimit::default_for(Route::Auth) },
         &issuer(),
         event(AUTH, |_| {}),
     )
@@ -168,7 +175,8 @@ async fn a_store_outage_is_503_with_retry_after() {
 async fn the_sample_auth_returns_a_verifiable_uncacheable_token() {
     let store = FakeStore::default();
     signed_up(&store).await;
-    let response = auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap();
+    let response =
+        auth(&store, &store, &store, &throttle(Route::Auth), &issuer(), event(AUTH, |_| {})).await.unwrap();
     assert_eq!(response.headers()["cache-control"], "no-store");
     let (status, body) = parts(response);
     assert_eq!(status, 200);
@@ -189,8 +197,16 @@ async fn wrong_password_and_unknown_user_get_identical_401s() {
         json!({"username": "nobody", "password": "correct horse battery staple"}),
         json!({"username": "x", "password": "y"}),
     ] {
-        let response =
-            auth(&store, &store, &store, &issuer(), event(AUTH, with_body(credentials))).await.unwrap();
+        let response = auth(
+            &store,
+            &store,
+            &store,
+            &throttle(Route::Auth),
+            &issuer(),
+            event(AUTH, with_body(credentials)),
+        )
+        .await
+        .unwrap();
         assert_eq!(response.status(), 401);
         bodies.push(response.body().as_ref().to_vec());
     }
@@ -199,7 +215,7 @@ async fn wrong_password_and_unknown_user_get_identical_401s() {
 
 async fn login_status(store: &FakeStore, username: &str, password: &str) -> (u16, Option<String>, Vec<u8>) {
     let request = event(AUTH, with_body(json!({"username": username, "password": password})));
-    let response = auth(store, store, store, &issuer(), request).await.unwrap();
+    let response = auth(store, store, store, &throttle(Route::Auth), &issuer(), request).await.unwrap();
     let retry = response.headers().get("retry-after").map(|v| v.to_str().unwrap().to_owned());
     (response.status().as_u16(), retry, response.body().as_ref().to_vec())
 }
@@ -476,14 +492,16 @@ const LOGOUT: &str = include_str!("../../../events/logout.json");
 /// Signs up and logs in; returns the session body.
 async fn session(store: &FakeStore) -> Value {
     signed_up(store).await;
-    let (status, body) = parts(auth(store, store, store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    let (status, body) = parts(
+        auth(store, store, store, &throttle(Route::Auth), &issuer(), event(AUTH, |_| {})).await.unwrap(),
+    );
     assert_eq!(status, 200);
     body
 }
 
 async fn refresh_with(store: &FakeStore, token: &Value) -> (u16, Value) {
     let request = event(REFRESH, with_body(json!({ "refresh_token": token })));
-    parts(refresh(store, store, &issuer(), request).await.unwrap())
+    parts(refresh(store, store, &throttle(Route::Refresh), &issuer(), request).await.unwrap())
 }
 
 #[tokio::test]
@@ -557,7 +575,9 @@ async fn logout_with(store: &FakeStore, access_token: &Value, body: Value) -> u1
 async fn logout_revokes_one_session_and_leaves_others() {
     let store = FakeStore::default();
     let first = session(&store).await;
-    let (_, second) = parts(auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    let (_, second) = parts(
+        auth(&store, &store, &store, &throttle(Route::Auth), &issuer(), event(AUTH, |_| {})).await.unwrap(),
+    );
     assert_eq!(
         logout_with(&store, &first["access_token"], json!({"refresh_token": first["refresh_token"]})).await,
         204
@@ -573,7 +593,9 @@ async fn logout_everywhere_kills_every_refresh_and_access_token() {
     assert_eq!(logout_with(&store, &login["access_token"], json!({"all": true})).await, 204);
     assert_eq!(refresh_with(&store, &login["refresh_token"]).await.0, 401);
     assert_eq!(logout_with(&store, &login["access_token"], json!({"all": true})).await, 401);
-    let (status, fresh) = parts(auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    let (status, fresh) = parts(
+        auth(&store, &store, &store, &throttle(Route::Auth), &issuer(), event(AUTH, |_| {})).await.unwrap(),
+    );
     assert_eq!(status, 200);
     assert_eq!(refresh_with(&store, &fresh["refresh_token"]).await.0, 200, "a new login works again");
 }
@@ -599,7 +621,8 @@ async fn logging_out_someone_elses_session_changes_nothing() {
     let request = event(SIGNUP, with_body(json!({"username": "mallory", "password": "mallorys password"})));
     assert_eq!(signup(&store, request).await.unwrap().status(), 201);
     let request = event(AUTH, with_body(json!({"username": "mallory", "password": "mallorys password"})));
-    let (_, mallory) = parts(auth(&store, &store, &store, &issuer(), request).await.unwrap());
+    let (_, mallory) =
+        parts(auth(&store, &store, &store, &throttle(Route::Auth), &issuer(), request).await.unwrap());
     assert_eq!(
         logout_with(&store, &mallory["access_token"], json!({"refresh_token": joe["refresh_token"]})).await,
         204
@@ -631,7 +654,9 @@ async fn a_token_of_another_version_is_never_vouched_for_by_the_cache() {
         Authenticator::new(tokens(), &store, &store).caching_account_checks(Duration::from_secs(60));
     assert!(authenticator.verify(old, unix_now()).await.is_ok());
     store.users.lock().unwrap()[0].token_version += 1;
-    let (_, fresh) = parts(auth(&store, &store, &store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    let (_, fresh) = parts(
+        auth(&store, &store, &store, &throttle(Route::Auth), &issuer(), event(AUTH, |_| {})).await.unwrap(),
+    );
     let fresh = fresh["access_token"].as_str().unwrap();
     assert!(authenticator.verify(fresh, unix_now()).await.is_ok(), "the new version is read from the store");
     assert!(authenticator.verify(old, unix_now()).await.is_err(), "which replaces the old finding");
@@ -653,7 +678,9 @@ const END_SESSIONS: &str = include_str!("../../../events/end-sessions.json");
 
 /// Logs in again (after [`session`] signed up); returns the session body.
 async fn another_session(store: &FakeStore) -> Value {
-    let (status, body) = parts(auth(store, store, store, &issuer(), event(AUTH, |_| {})).await.unwrap());
+    let (status, body) = parts(
+        auth(store, store, store, &throttle(Route::Auth), &issuer(), event(AUTH, |_| {})).await.unwrap(),
+    );
     assert_eq!(status, 200, "{body}");
     body
 }
@@ -743,7 +770,9 @@ async fn a_session_ends_at_its_absolute_end_however_often_it_refreshes() {
         server_secret(),
     );
     signed_up(&store).await;
-    let (_, login) = parts(auth(&store, &store, &store, &short, event(AUTH, |_| {})).await.unwrap());
+    let (_, login) = parts(
+        auth(&store, &store, &store, &throttle(Route::Auth), &short, event(AUTH, |_| {})).await.unwrap(),
+    );
     let started = unix_now();
     {
         let families = store.families.lock().unwrap();
@@ -751,12 +780,17 @@ async fn a_session_ends_at_its_absolute_end_however_often_it_refreshes() {
         assert!(families[0].expires_at <= started + 3_600, "the refresh token never outlives the session");
     }
     let request = event(REFRESH, with_body(json!({ "refresh_token": login["refresh_token"] })));
-    let (status, rotated) = parts(refresh(&store, &store, &short, request).await.unwrap());
+    let (status, rotated) =
+        parts(refresh(&store, &store, &throttle(Route::Refresh), &short, request).await.unwrap());
     assert_eq!(status, 200);
     assert!(store.refresh_tokens.lock().unwrap()[1].expires_at <= started + 3_600);
     store.families.lock().unwrap()[0].ends_at = Some(unix_now() - 1);
     let request = event(REFRESH, with_body(json!({ "refresh_token": rotated["refresh_token"] })));
-    assert_eq!(refresh(&store, &store, &short, request).await.unwrap().status(), 401, "past its end");
+    assert_eq!(
+        refresh(&store, &store, &throttle(Route::Refresh), &short, request).await.unwrap().status(),
+        401,
+        "past its end"
+    );
     assert_eq!(work_status(&store, &rotated["access_token"]).await, 401, "and so are its access tokens");
 }
 
@@ -792,7 +826,10 @@ async fn the_caller_sees_their_live_sessions_newest_first_with_their_own_marked(
     let request = event(SIGNUP, with_body(json!({"username": "mallory", "password": "mallorys password"})));
     assert_eq!(signup(&store, request).await.unwrap().status(), 201);
     let request = event(AUTH, with_body(json!({"username": "mallory", "password": "mallorys password"})));
-    assert_eq!(auth(&store, &store, &store, &issuer(), request).await.unwrap().status(), 200);
+    assert_eq!(
+        auth(&store, &store, &store, &throttle(Route::Auth), &issuer(), request).await.unwrap().status(),
+        200
+    );
 
     let (status, body) = list_sessions_with(&store, &first["access_token"]).await;
     assert_eq!(status, 200, "{body}");
@@ -828,7 +865,8 @@ async fn ending_one_session_by_id_refuses_its_tokens_and_a_foreign_id_looks_unkn
     let request = event(SIGNUP, with_body(json!({"username": "mallory", "password": "mallorys password"})));
     assert_eq!(signup(&store, request).await.unwrap().status(), 201);
     let request = event(AUTH, with_body(json!({"username": "mallory", "password": "mallorys password"})));
-    let (_, mallory) = parts(auth(&store, &store, &store, &issuer(), request).await.unwrap());
+    let (_, mallory) =
+        parts(auth(&store, &store, &store, &throttle(Route::Auth), &issuer(), request).await.unwrap());
 
     let foreign =
         end_sessions_with(&store, &mallory["access_token"], Some(&sid_of(&mine["access_token"]))).await;
@@ -957,3 +995,45 @@ async fn a_replayed_and_a_stolen_refresh_token_join_the_audit_trail() {
     assert!(!logs.contains(login["refresh_token"].as_str().unwrap()), "no token in the log");
 }
 mod accounts;
+
+#[tokio::test]
+async fn a_refresh_flood_is_refused_before_any_token_is_read_and_logged_once_a_window() {
+    let store = FakeStore::default();
+    let login = session(&store).await;
+    let throttle = Throttle {
+        counters: FakeStore::default(),
+        limit: SourceLimit { route: Route::Refresh, per_minute: 2 },
+    };
+    let issuer = issuer();
+    let refresh_from = |ip: &'static str, token: &Value| {
+        let body = json!({ "refresh_token": token });
+        let request = event(REFRESH, |e| {
+            e["requestContext"]["http"]["sourceIp"] = json!(ip);
+            e["body"] = json!(body.to_string());
+        });
+        refresh(&store, &store, &throttle, &issuer, request)
+    };
+    let ((), logs) = logs_of(async {
+        for _ in 0..2 {
+            assert_eq!(refresh_from("198.51.100.7", &json!("not a token")).await.unwrap().status(), 401);
+        }
+        for _ in 0..3 {
+            let refused = refresh_from("198.51.100.7", &login["refresh_token"]).await.unwrap();
+            assert_eq!(refused.status(), 429);
+            assert!(refused.headers().contains_key("retry-after"));
+        }
+    })
+    .await;
+    let events = audit_events(&logs);
+    assert_eq!(events.len(), 1, "{logs}");
+    assert_eq!(
+        (events[0]["audit"].as_str(), events[0]["route"].as_str()),
+        (Some("source_limited"), Some("refresh"))
+    );
+    assert_eq!(events[0]["source_ip"], "198.51.100.7");
+    let (status, _) = parts(refresh_from("203.0.113.10", &login["refresh_token"]).await.unwrap());
+    assert_eq!(
+        status, 200,
+        "another network's refresh goes through, with a token the refused ones left unused"
+    );
+}

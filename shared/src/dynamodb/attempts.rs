@@ -1,4 +1,4 @@
-use aws_sdk_dynamodb::types::AttributeValue;
+use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
     schema::LOGIN_ATTEMPTS_TABLE,
@@ -7,6 +7,7 @@ use super::{
 use crate::{
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     store::StoreError,
+    throttle::CountRequests,
     users::Username,
 };
 
@@ -108,5 +109,29 @@ impl LoginAttempts for LoginAttemptTable {
             .await
             .map_err(classify)?;
         Ok(())
+    }
+}
+
+impl CountRequests for LoginAttemptTable {
+    /// One `UpdateItem` that adds one and returns the sum: no read, no condition, so concurrent
+    /// requests each get a count of their own.
+    #[tracing::instrument(name = "store count request", skip_all)]
+    async fn count_request(&self, key: &str, expires_at: u64) -> Result<u64, StoreError> {
+        let output = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(LOGIN_ATTEMPTS_TABLE.hash_key, AttributeValue::S(key.to_owned()))
+            .update_expression("ADD hits :one SET expires_at = :expires")
+            .expression_attribute_values(":one", AttributeValue::N("1".into()))
+            .expression_attribute_values(":expires", AttributeValue::N(expires_at.to_string()))
+            .return_values(ReturnValue::UpdatedNew)
+            .send()
+            .await
+            .map_err(classify)?;
+        match output.attributes.as_ref().and_then(|a| a.get("hits")) {
+            Some(AttributeValue::N(n)) => n.parse().map_err(|e| StoreError::Unexpected(Box::new(e))),
+            _ => Err(StoreError::Unexpected("the counter came back without hits".into())),
+        }
     }
 }

@@ -2,10 +2,12 @@
 
 use auth_core::{
     api::{self, Callers, Issuer},
-    dynamodb::UserTable,
+    clock::unix_now,
+    dynamodb::{LoginAttemptTable, UserTable},
     identity::Authenticator,
     keys::{ServerSecret, SigningSecret},
     refresh::RefreshSettings,
+    throttle::{Route, SourceLimit, Throttle},
     tokens::{TokenService, TokenSettings},
 };
 use lambda_http::{Body, Request, Response};
@@ -43,6 +45,20 @@ fn issuer() -> Issuer {
     Issuer::new(tokens(), RefreshSettings::default(), server)
 }
 
+/// `/auth`'s default per-source limit, counted in the test tables.
+fn throttle(tables: &TestTables) -> Throttle<LoginAttemptTable> {
+    Throttle { counters: tables.attempt_table(), limit: SourceLimit::default_for(Route::Auth) }
+}
+
+/// The sample login, as API Gateway would send it from `ip`, with `body`.
+fn login_from(ip: &str, body: &str) -> Request {
+    let (ip, body) = (ip.to_owned(), body.to_owned());
+    sample("auth", move |e| {
+        e["requestContext"]["http"]["sourceIp"] = json!(ip);
+        e["body"] = json!(body);
+    })
+}
+
 #[tokio::test]
 async fn the_blog_client_flow_works_on_the_sample_events() {
     let Some(tables) = TestTables::new().await else { return };
@@ -54,8 +70,11 @@ async fn the_blog_client_flow_works_on_the_sample_events() {
     let (status, body) = json_of(api::signup(&users, sample("signup", |_| {})).await.unwrap());
     assert_eq!((status, body), (201, json!({"Status": "Success", "result": "User created"})));
 
-    let (status, body) =
-        json_of(api::auth(&users, &attempts, &sessions, &issuer(), sample("auth", |_| {})).await.unwrap());
+    let (status, body) = json_of(
+        api::auth(&users, &attempts, &sessions, &throttle(&tables), &issuer(), sample("auth", |_| {}))
+            .await
+            .unwrap(),
+    );
     assert_eq!(status, 200);
     let token = body["access_token"].as_str().unwrap().to_owned();
 
@@ -108,4 +127,45 @@ async fn a_dead_database_gives_503_with_retry_after() {
     let (status, body) = json_of(response);
     assert_eq!(status, 503);
     assert_eq!(body["Status"], "Error");
+}
+
+#[tokio::test]
+async fn a_flood_from_one_network_leaves_another_networks_login_working() {
+    let Some(tables) = TestTables::new().await else { return };
+    let (users, attempts, sessions) = (tables.user_table(), tables.attempt_table(), tables.refresh_table());
+    assert_eq!(api::signup(&users, sample("signup", |_| {})).await.unwrap().status(), 201);
+    let limit = SourceLimit { route: Route::Auth, per_minute: 5 };
+    let throttle = Throttle { counters: tables.attempt_table(), limit };
+    // The count restarts each minute: start early enough in one that the test ends within it.
+    if unix_now() % 60 > 40 {
+        tokio::time::sleep(std::time::Duration::from_secs(61 - unix_now() % 60)).await;
+    }
+    let issuer = issuer();
+    let login = |request| api::auth(&users, &attempts, &sessions, &throttle, &issuer, request);
+    let right = r#"{"username": "joe", "password": "correct horse battery staple"}"#;
+    let floods = [("198.51.100.7", "198.51.100.7"), ("2001:db8:1:2::1", "2001:db8:1:2:ffff::9")];
+    for (first, same_network) in floods {
+        for n in 0..5 {
+            // Guesses at many names, and bodies that are not even JSON: all count.
+            let body = if n % 2 == 0 {
+                format!(r#"{{"username": "user{n}", "password": "guess"}}"#)
+            } else {
+                "{".into()
+            };
+            let status = login(login_from(first, &body)).await.unwrap().status();
+            assert!(status == 401 || status == 400, "{status}");
+        }
+        let refused = login(login_from(same_network, right)).await.unwrap();
+        let retry_after: u64 = refused.headers()["retry-after"].to_str().unwrap().parse().unwrap();
+        assert!((1..=60).contains(&retry_after), "{retry_after}");
+        let (status, body) = json_of(refused);
+        assert_eq!(
+            (status, body["result"].as_str()),
+            (429, Some("Too many requests from your network, retry later"))
+        );
+    }
+    assert_eq!(tables.count(&tables.refresh).await, 0, "a refused login starts no session");
+    for other in ["203.0.113.10", "2001:db8:1:3::1"] {
+        assert_eq!(login(login_from(other, right)).await.unwrap().status(), 200, "{other}");
+    }
 }

@@ -9,6 +9,7 @@ use auth_core::{
         Rotation, SessionUse,
     },
     store::StoreError,
+    throttle::CountRequests,
     users::{CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, User, Username},
     work::{Cursor, ListWorkItems, PageRequest, PutWorkItem, WorkItem},
 };
@@ -153,6 +154,37 @@ async fn a_hung_database_is_unavailable_after_the_operation_timeout() {
     let error = users.find_user(&Username::parse("joe").unwrap()).await.unwrap_err();
     assert!(matches!(error, StoreError::Unavailable(_)), "{error:?}");
     assert!(started.elapsed() < Duration::from_secs(10), "{:?}", started.elapsed());
+}
+
+#[tokio::test]
+async fn concurrent_requests_each_get_a_count_of_their_own_kept_until_the_expiry() {
+    let Some(tables) = TestTables::new().await else { return };
+    let counters = tables.attempt_table();
+    let key = "source#auth#198.51.100.7#1800000000";
+    let handles = (0..20).map(|_| {
+        let counters = counters.clone();
+        tokio::spawn(async move { counters.count_request(key, 1_800_000_120).await.unwrap() })
+    });
+    let mut counts = futures_results(handles).await;
+    counts.sort_unstable();
+    assert_eq!(counts, (1..=20).collect::<Vec<u64>>());
+    assert_eq!(
+        counters.count_request("source#auth#198.51.100.8#1800000000", 1_800_000_120).await.unwrap(),
+        1
+    );
+    let stored = tables
+        .client
+        .get_item()
+        .table_name(&tables.attempts)
+        .key("username", AttributeValue::S(key.into()))
+        .send()
+        .await
+        .unwrap()
+        .item
+        .unwrap();
+    assert_eq!(stored["hits"], AttributeValue::N("20".into()));
+    assert_eq!(stored["expires_at"], AttributeValue::N("1800000120".into()), "the table's TTL attribute");
+    assert_eq!(tables.count(&tables.attempts).await, 2, "one item per source and window");
 }
 
 #[tokio::test]

@@ -72,3 +72,28 @@ fn the_template_tables_match_the_code() {
         assert_eq!(deployed_ttl, spec.ttl_attribute, "{}", spec.resource);
     }
 }
+
+#[test]
+fn the_template_parameters_default_to_the_codes_defaults_and_the_limits_bounds() {
+    use auth_core::{identity, refresh, throttle, tokens};
+    let template = template();
+    let seconds = |d: std::time::Duration| d.as_secs();
+    let cases = [
+        ("AccessTokenTtlSeconds", seconds(tokens::DEFAULT_ACCESS_TTL)),
+        ("AccountCheckCacheSeconds", seconds(identity::DEFAULT_ACCOUNT_CHECK_CACHE)),
+        ("RefreshTokenTtlSeconds", seconds(refresh::DEFAULT_REFRESH_TTL)),
+        ("SessionMaxSeconds", seconds(refresh::DEFAULT_SESSION_MAX)),
+        ("RefreshGraceSeconds", seconds(refresh::DEFAULT_GRACE)),
+        ("AuthSourceLimitPerMinute", u64::from(throttle::DEFAULT_AUTH_PER_MINUTE)),
+        ("RefreshSourceLimitPerMinute", u64::from(throttle::DEFAULT_REFRESH_PER_MINUTE)),
+    ];
+    for (name, default) in cases {
+        assert_eq!(template["Parameters"][name]["Default"].as_u64(), Some(default), "{name}");
+    }
+    for name in ["AuthSourceLimitPerMinute", "RefreshSourceLimitPerMinute"] {
+        let parameter = &template["Parameters"][name];
+        let range = (parameter["MinValue"].as_u64(), parameter["MaxValue"].as_u64());
+        let code = throttle::PER_MINUTE_RANGE;
+        assert_eq!(range, (Some(*code.start()), Some(*code.end())), "{name}");
+    }
+}

@@ -298,3 +298,95 @@ fn the_functions_read_only_the_user_attributes_iam_lets_them() {
     }
     assert!(checked > 0, "no projected read of the authorizer, refresh or export was logged");
 }
+
+/// The attributes each function's `UpdateItem` and `PutItem` grants on the users and sessions
+/// tables let it write, by (function, action, table): `None` for a grant without an attribute
+/// condition (any attribute).
+fn writes_allowed(template: &Value) -> BTreeMap<Permission, Option<BTreeSet<String>>> {
+    let mut allowed = BTreeMap::new();
+    for resource in template["Resources"].as_mapping().unwrap().values() {
+        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
+            continue;
+        }
+        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
+        let policies = resource["Properties"]["Policies"].as_sequence().into_iter().flatten();
+        for statement in policies.flat_map(|p| p["Statement"].as_sequence().into_iter().flatten()) {
+            let attributes = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
+                .as_sequence()
+                .map(|names| {
+                    names.iter().filter_map(Value::as_str).map(str::to_owned).collect::<BTreeSet<_>>()
+                });
+            for action in one_or_many(&statement["Action"]).into_iter().filter_map(Value::as_str) {
+                let Some(action @ ("UpdateItem" | "PutItem")) = action.strip_prefix("dynamodb:") else {
+                    continue;
+                };
+                for table in one_or_many(&statement["Resource"]).into_iter().filter_map(arn_of) {
+                    if [USERS_TABLE.resource, REFRESH_TOKENS_TABLE.resource].contains(&table.as_str()) {
+                        let permission = (binary.clone(), action.to_owned(), table);
+                        let previous = allowed.insert(permission.clone(), attributes.clone());
+                        assert!(previous.is_none(), "{permission:?} is granted twice");
+                    }
+                }
+            }
+        }
+    }
+    allowed
+}
+
+#[test]
+fn every_write_to_users_or_sessions_is_held_to_the_attributes_its_function_owns() {
+    let allowed = writes_allowed(&template());
+    assert!(allowed.len() >= 10, "{allowed:?}");
+    for (permission, attributes) in &allowed {
+        let attributes =
+            attributes.as_ref().unwrap_or_else(|| panic!("{permission:?} may write any attribute"));
+        assert!(!attributes.is_empty(), "{permission:?}");
+    }
+    let only = |function: &str, action: &str, table: &str| {
+        allowed[&(function.to_owned(), action.to_owned(), table.to_owned())].clone().unwrap()
+    };
+    for function in ["auth", "logout"] {
+        let user = only(function, "UpdateItem", USERS_TABLE.resource);
+        assert!(!user.contains("disabled") && !user.contains("created_at"), "{function}: {user:?}");
+    }
+    assert!(!only("logout", "UpdateItem", USERS_TABLE.resource).contains("password_hash"));
+    assert!(!only("auth", "UpdateItem", USERS_TABLE.resource).contains("token_version"));
+    for function in ["logout", "end-sessions"] {
+        let sessions = only(function, "UpdateItem", REFRESH_TOKENS_TABLE.resource);
+        assert_eq!(sessions, BTreeSet::from(["token_hash".to_owned(), "revoked".to_owned()]), "{function}");
+    }
+}
+
+#[test]
+#[ignore = "needs the call log of a full run: `make test` runs it after the end-to-end tests"]
+fn the_functions_write_only_the_attributes_iam_lets_them() {
+    let allowed = writes_allowed(&template());
+    let path = std::env::var("DYNAMODB_CALL_LOG").expect("DYNAMODB_CALL_LOG is unset: run `make test`");
+    let tables: HashMap<String, &str> =
+        [("USERS_TABLE", USERS_TABLE), ("REFRESH_TOKENS_TABLE", REFRESH_TOKENS_TABLE)]
+            .iter()
+            .map(|(variable, spec)| (std::env::var(variable).unwrap(), spec.resource))
+            .collect();
+    let log = std::fs::read_to_string(&path).unwrap();
+    let mut checked = BTreeSet::new();
+    for line in log.lines() {
+        let [function, action, table, attributes] = line.split(' ').collect::<Vec<_>>()[..] else {
+            panic!("{line}")
+        };
+        let Some(table) = tables.get(table) else { continue };
+        if !["UpdateItem", "PutItem"].contains(&action) {
+            continue;
+        }
+        let permission = (function.to_owned(), action.to_owned(), table.to_string());
+        let Some(Some(may)) = allowed.get(&permission) else {
+            panic!("{permission:?} is not granted: {line}")
+        };
+        assert_ne!(attributes, "*", "{line}");
+        let written: BTreeSet<String> = attributes.split(',').map(str::to_owned).collect();
+        let beyond: Vec<_> = written.difference(may).collect();
+        assert!(beyond.is_empty(), "{function} writes {beyond:?} beyond what IAM allows: {line}");
+        checked.insert(permission);
+    }
+    let unchecked: Vec<_> = allowed.keys().filter(|p| !checked.contains(*p)).collect();
+    assert!(unchecked.is_empty(), "no call of these grants was logged: {unchecked:?}");
+}

@@ -1,8 +1,9 @@
 //! Debug builds only: with `DYNAMODB_CALL_LOG` set (by `make test`, for the API under
 //! `cargo lambda watch`), each function appends every DynamoDB permission its calls need to that
 //! file, one `<function> <action> <table> <attributes>` line each, where the attributes are those
-//! a `GetItem` projects (comma-separated), or `*` for a whole item. DynamoDB Local enforces no IAM, so
-//! `tests/iam.rs` holds `template.yaml`'s grants to these lines instead.
+//! a `GetItem` projects, or those a write names (an update's and its condition's, the key's, a
+//! put's item's), comma-separated, or `*` for a whole item or any other call. DynamoDB Local
+//! enforces no IAM, so `tests/iam.rs` holds `template.yaml`'s grants to these lines instead.
 
 use std::{
     fs::OpenOptions,
@@ -45,23 +46,19 @@ impl Intercept for CallLog {
         let target = request.headers().get("x-amz-target").unwrap_or_default();
         let operation = target.rsplit_once('.').map_or(target, |(_, operation)| operation);
         let body: Value = serde_json::from_slice(request.body().bytes().unwrap_or(b"{}"))?;
-        let attributes = match operation {
-            "GetItem" => projection(&body).map_or_else(|| "*".to_owned(), |names| names.join(",")),
-            _ => "*".to_owned(),
-        };
         let lines: String = permissions(operation, &body)
             .into_iter()
-            .map(|(action, table)| format!("{} {action} {table} {attributes}\n", self.function))
+            .map(|(action, table, attributes)| format!("{} {action} {table} {attributes}\n", self.function))
             .collect();
         OpenOptions::new().create(true).append(true).open(&self.path)?.write_all(lines.as_bytes())?;
         Ok(())
     }
 }
 
-/// The `(action, table)` permissions one request needs; a query of an index needs it on
-/// `<table>/index/<name>`. A transaction has no action of its own: IAM checks each of its items'
-/// actions on their tables. A batch needs its own action on each table it names.
-fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
+/// The `(action, table, attributes)` permissions one request needs; a query of an index needs it
+/// on `<table>/index/<name>`. A transaction has no action of its own: IAM checks each of its
+/// items' actions on their tables. A batch needs its own action on each table it names.
+fn permissions(operation: &str, body: &Value) -> Vec<(String, String, String)> {
     let table = |v: &Value| {
         let table = v["TableName"].as_str()?;
         Some(match v["IndexName"].as_str() {
@@ -70,7 +67,7 @@ fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
         })
     };
     if let Some(tables) = body["RequestItems"].as_object() {
-        return tables.keys().map(|table| (operation.to_owned(), table.clone())).collect();
+        return tables.keys().map(|table| (operation.to_owned(), table.clone(), "*".to_owned())).collect();
     }
     match body["TransactItems"].as_array() {
         Some(items) => items
@@ -81,11 +78,75 @@ fn permissions(operation: &str, body: &Value) -> Vec<(String, String)> {
                     "ConditionCheck" => "ConditionCheckItem".to_owned(),
                     other => format!("{other}Item"),
                 };
-                Some((action, table(write)?))
+                let attributes = attributes(&action, write);
+                Some((action, table(write)?, attributes))
             })
             .collect(),
-        None => table(body).map(|t| vec![(operation.to_owned(), t)]).unwrap_or_default(),
+        None => table(body)
+            .map(|t| vec![(operation.to_owned(), t, attributes(operation, body))])
+            .unwrap_or_default(),
     }
+}
+
+/// The attributes `action` names in `request`, comma-separated and sorted, or `*`: see the module.
+fn attributes(action: &str, request: &Value) -> String {
+    let names = match action {
+        "GetItem" => projection(request),
+        "UpdateItem" => {
+            let mut names = expression_names(request, "UpdateExpression");
+            names.extend(expression_names(request, "ConditionExpression"));
+            names.extend(request["Key"].as_object().into_iter().flat_map(|key| key.keys().cloned()));
+            Some(names)
+        }
+        "PutItem" => request["Item"].as_object().map(|item| {
+            let mut names: Vec<String> = item.keys().cloned().collect();
+            names.extend(expression_names(request, "ConditionExpression"));
+            names
+        }),
+        _ => None,
+    };
+    match names {
+        Some(mut names) => {
+            names.sort();
+            names.dedup();
+            names.join(",")
+        }
+        None => "*".to_owned(),
+    }
+}
+
+/// The attribute names in the expression `field` of `request` (none without one), placeholders
+/// resolved: every word that is not a value (`:v`), a keyword or a function.
+fn expression_names(request: &Value, field: &str) -> Vec<String> {
+    const NOT_NAMES: &[&str] = &[
+        "SET",
+        "ADD",
+        "REMOVE",
+        "DELETE",
+        "AND",
+        "OR",
+        "NOT",
+        "IN",
+        "BETWEEN",
+        "if_not_exists",
+        "list_append",
+        "attribute_exists",
+        "attribute_not_exists",
+        "attribute_type",
+        "begins_with",
+        "contains",
+        "size",
+    ];
+    let Some(expression) = request[field].as_str() else { return Vec::new() };
+    let names = &request["ExpressionAttributeNames"];
+    expression
+        .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '#' || c == ':'))
+        .filter(|word| {
+            !word.is_empty() && !word.starts_with(':') && !word.starts_with(|c: char| c.is_ascii_digit())
+        })
+        .filter(|word| !NOT_NAMES.iter().any(|n| n.eq_ignore_ascii_case(word)))
+        .map(|word| names[word].as_str().unwrap_or(word).to_owned())
+        .collect()
 }
 
 /// The attribute names a request's `ProjectionExpression` asks for, placeholders resolved.
@@ -108,7 +169,8 @@ mod tests {
             {"Update": {"TableName": "refresh"}}, {"Put": {"TableName": "refresh"}},
             {"Delete": {"TableName": "users"}}, {"ConditionCheck": {"TableName": "users"}},
         ]});
-        let needed = permissions("TransactWriteItems", &body);
+        let needed: Vec<_> =
+            permissions("TransactWriteItems", &body).into_iter().map(|(a, t, _)| (a, t)).collect();
         let expected = [("UpdateItem", "refresh"), ("PutItem", "refresh"), ("DeleteItem", "users")]
             .into_iter()
             .chain([("ConditionCheckItem", "users")])
@@ -117,15 +179,15 @@ mod tests {
         assert_eq!(needed, expected);
         assert_eq!(
             permissions("GetItem", &json!({"TableName": "users"})),
-            [("GetItem".into(), "users".into())]
+            [("GetItem".into(), "users".into(), "*".into())]
         );
         assert_eq!(
             permissions("Query", &json!({"TableName": "refresh", "IndexName": "by-user"})),
-            [("Query".into(), "refresh/index/by-user".into())]
+            [("Query".into(), "refresh/index/by-user".into(), "*".into())]
         );
         assert_eq!(
             permissions("BatchWriteItem", &json!({"RequestItems": {"work": [{"DeleteRequest": {}}]}})),
-            [("BatchWriteItem".into(), "work".into())]
+            [("BatchWriteItem".into(), "work".into(), "*".into())]
         );
     }
 
@@ -135,5 +197,28 @@ mod tests {
             json!({"ProjectionExpression": "#a0, user_id", "ExpressionAttributeNames": {"#a0": "username"}});
         assert_eq!(projection(&body), Some(vec!["username".to_owned(), "user_id".to_owned()]));
         assert_eq!(projection(&json!({"TableName": "users"})), None);
+    }
+
+    #[test]
+    fn a_write_names_its_updated_conditioned_and_key_attributes_or_its_items() {
+        let update = json!({
+            "TableName": "users",
+            "Key": {"username": {"S": "joe"}},
+            "UpdateExpression": "SET #h = :new, token_version = if_not_exists(token_version, :zero) + :one",
+            "ConditionExpression": "user_id = :owner AND attribute_exists(#h)",
+            "ExpressionAttributeNames": {"#h": "password_hash"},
+        });
+        assert_eq!(attributes("UpdateItem", &update), "password_hash,token_version,user_id,username");
+        let put = json!({
+            "Item": {"token_hash": {"S": "x"}, "family_id": {"S": "f"}},
+            "ConditionExpression": "attribute_not_exists(token_hash)",
+        });
+        assert_eq!(attributes("PutItem", &put), "family_id,token_hash");
+        let transaction = json!({"TransactItems": [{"Update": {
+            "TableName": "refresh", "Key": {"token_hash": {"S": "x"}}, "UpdateExpression": "ADD hits :one",
+        }}]});
+        let needed = permissions("TransactWriteItems", &transaction);
+        assert_eq!(needed, [("UpdateItem".into(), "refresh".into(), "hits,token_hash".into())]);
+        assert_eq!(attributes("DeleteItem", &json!({"Key": {}})), "*");
     }
 }

@@ -25,7 +25,8 @@ ensure_python_tools() {
 }
 
 # Test-only Python tools: schemathesis checks the running API against openapi.yaml; moto
-# emulates Secrets Manager for the key-rotation tests.
+# emulates Secrets Manager for the key-rotation tests, and CloudFormation and STS for
+# `jwt-auth-admin --stack`.
 ensure_python_test_tools() {
   ensure_python_tools
   if [ ! -x "$LOCAL/venv/bin/schemathesis" ] || [ ! -x "$LOCAL/venv/bin/moto_server" ]; then

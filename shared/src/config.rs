@@ -3,7 +3,10 @@
 //! the function refuses to start. Which function reads which variable is decided in
 //! [`crate::wiring`].
 
-use std::{collections::BTreeSet, collections::HashMap, ops::RangeInclusive, sync::Mutex, time::Duration};
+use std::{
+    borrow::Cow, collections::BTreeSet, collections::HashMap, ops::RangeInclusive, sync::Mutex,
+    time::Duration,
+};
 
 use aws_credential_types::Credentials;
 
@@ -68,6 +71,38 @@ pub const ENDPOINT_OVERRIDES: [&str; 3] =
     ["AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_SECRETS_MANAGER", "AWS_ENDPOINT_URL"];
 /// Debug builds: the file the DynamoDB client logs its permissions to (`make test` only).
 pub const DYNAMODB_CALL_LOG: &str = "DYNAMODB_CALL_LOG";
+/// The port `make dev` runs DynamoDB Local on (default 8000), where `jwt-auth-admin` finds it.
+pub const DYNAMODB_PORT: &str = "DYNAMODB_PORT";
+/// Who runs `jwt-auth-admin` against `make dev`, for its audit lines.
+pub const USER: &str = "USER";
+
+/// The table names `make dev` uses unless the table variables say otherwise.
+pub const DEV_TABLES: TableNames = TableNames {
+    users: Cow::Borrowed("jwt-auth-users"),
+    work_items: Cow::Borrowed("jwt-auth-work-items"),
+    login_attempts: Cow::Borrowed("jwt-auth-login-attempts"),
+    refresh_tokens: Cow::Borrowed("jwt-auth-refresh-tokens"),
+};
+
+/// The four tables' names.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TableNames {
+    pub users: Cow<'static, str>,
+    pub work_items: Cow<'static, str>,
+    pub login_attempts: Cow<'static, str>,
+    pub refresh_tokens: Cow<'static, str>,
+}
+
+/// Where `jwt-auth-admin` works without `--stack`: `make dev`'s DynamoDB Local and tables.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DevTarget {
+    /// `AWS_ENDPOINT_URL_DYNAMODB`, else `http://127.0.0.1:$DYNAMODB_PORT` (8000).
+    pub endpoint: String,
+    /// The table variables, else [`DEV_TABLES`].
+    pub tables: TableNames,
+    /// `USER`, else `unknown`.
+    pub operator: String,
+}
 
 /// The variables that name a signing key, as the error for a function that needs one says.
 pub const KEY_VARIABLES: &str = "JWT_SECRET_ARN (deployed) or JWT_SECRET (local)";
@@ -188,6 +223,23 @@ impl Config {
     /// `REFRESH_TOKENS_TABLE`.
     pub fn refresh_tokens_table(&self) -> Result<String, ConfigError> {
         self.required(REFRESH_TOKENS_TABLE)
+    }
+
+    /// Where `jwt-auth-admin` finds `make dev`: see [`DevTarget`].
+    pub fn dev_target(&self) -> DevTarget {
+        let port = self.optional(DYNAMODB_PORT).unwrap_or_else(|| "8000".to_owned());
+        let endpoint =
+            self.optional("AWS_ENDPOINT_URL_DYNAMODB").unwrap_or(format!("http://127.0.0.1:{}", port.trim()));
+        let table = |name, default: &Cow<'static, str>| {
+            self.optional(name).map_or_else(|| default.clone(), Cow::Owned)
+        };
+        let tables = TableNames {
+            users: table(USERS_TABLE, &DEV_TABLES.users),
+            work_items: table(WORK_ITEMS_TABLE, &DEV_TABLES.work_items),
+            login_attempts: table(LOGIN_ATTEMPTS_TABLE, &DEV_TABLES.login_attempts),
+            refresh_tokens: table(REFRESH_TOKENS_TABLE, &DEV_TABLES.refresh_tokens),
+        };
+        DevTarget { endpoint, tables, operator: self.optional(USER).unwrap_or_else(|| "unknown".to_owned()) }
     }
 
     /// `JWT_ISSUER`, `JWT_AUDIENCE` and `ACCESS_TOKEN_TTL_SECONDS`.
@@ -362,6 +414,18 @@ mod tests {
                 "{error}"
             );
         }
+    }
+
+    #[test]
+    fn the_admin_finds_make_dev_by_its_defaults_or_by_the_same_variables() {
+        let target = Config::from_pairs(&[]).dev_target();
+        assert_eq!((target.endpoint.as_str(), &target.tables), ("http://127.0.0.1:8000", &DEV_TABLES));
+        let target = Config::from_pairs(&[("DYNAMODB_PORT", "8100"), (USERS_TABLE, "mine"), (USER, "ann")])
+            .dev_target();
+        assert_eq!((target.endpoint.as_str(), &*target.tables.users), ("http://127.0.0.1:8100", "mine"));
+        assert_eq!((&*target.tables.work_items, target.operator.as_str()), ("jwt-auth-work-items", "ann"));
+        let target = Config::from_pairs(&[("AWS_ENDPOINT_URL_DYNAMODB", "http://127.0.0.1:9")]).dev_target();
+        assert_eq!(target.endpoint, "http://127.0.0.1:9");
     }
 
     #[test]

@@ -52,6 +52,9 @@ pub struct User {
     /// Set by an operator to block the account: no new tokens, existing ones refused.
     #[serde(default)]
     pub disabled: bool,
+    /// Set by an operator (`jwt-auth-admin roles`); none is stored as no attribute.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<Role>,
 }
 
 impl User {
@@ -83,6 +86,107 @@ pub struct Account {
 impl Account {
     /// The attributes an account read asks for: all of a user but the password hash.
     pub const ATTRIBUTES: [&str; 5] = ["username", "user_id", "created_at", "token_version", "disabled"];
+}
+
+/// A role an operator gives a user: 1 to 64 lower-case ASCII letters, digits, `_`, `-`, `.`
+/// or `:`.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct Role(String);
+
+/// The length a role name may have.
+pub const ROLE_CHARS: std::ops::RangeInclusive<usize> = 1..=64;
+
+impl Role {
+    pub fn parse(raw: &str) -> Result<Self, Invalid> {
+        let allowed = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "_-.:".contains(c);
+        if ROLE_CHARS.contains(&raw.len()) && raw.chars().all(allowed) {
+            Ok(Self(raw.to_owned()))
+        } else {
+            Err(Invalid::new(format!(
+                "Role {raw:?} must be {} to {} lower-case letters, digits, '_', '-', '.' or ':'",
+                ROLE_CHARS.start(),
+                ROLE_CHARS.end()
+            )))
+        }
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
+/// A user as an operator sees one: everything stored but the password hash.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Profile {
+    pub username: Username,
+    pub user_id: String,
+    pub created_at: String,
+    #[serde(default)]
+    pub token_version: u64,
+    #[serde(default)]
+    pub disabled: bool,
+    #[serde(default)]
+    pub roles: Vec<Role>,
+}
+
+impl Profile {
+    /// The attributes a profile read asks for.
+    pub const ATTRIBUTES: [&str; 6] =
+        ["username", "user_id", "created_at", "token_version", "disabled", "roles"];
+
+    /// The account this profile is of.
+    pub fn account(&self) -> Account {
+        Account {
+            username: self.username.clone(),
+            user_id: self.user_id.clone(),
+            created_at: self.created_at.clone(),
+            token_version: self.token_version,
+            disabled: self.disabled,
+        }
+    }
+}
+
+/// One page of users, in the table's order, and where the next one starts.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserPage {
+    pub users: Vec<Profile>,
+    /// The last name of this page, to pass as `after` for the next; `None` on the last page.
+    pub next: Option<Username>,
+}
+
+/// Lists every user, a page at a time (for operators: a scan of the whole table).
+pub trait ListUsers {
+    /// Up to `limit` users after the name `after` (from the start without one).
+    fn list_users(
+        &self,
+        limit: u32,
+        after: Option<&Username>,
+    ) -> impl Future<Output = Result<UserPage, StoreError>> + Send;
+}
+
+/// An operator's changes to an account. Each returns the profile as it is after the change, or
+/// `None` if no user has the name (then nothing was written).
+pub trait ManageUsers {
+    /// Reads a user's profile (never the password hash).
+    fn find_profile(
+        &self,
+        username: &Username,
+    ) -> impl Future<Output = Result<Option<Profile>, StoreError>> + Send;
+
+    /// Blocks (`true`) or unblocks the account. Blocking also moves the token version on, so
+    /// every session and access token ends for good and unblocking revives none of them.
+    fn set_disabled(
+        &self,
+        username: &Username,
+        disabled: bool,
+    ) -> impl Future<Output = Result<Option<Profile>, StoreError>> + Send;
+
+    /// Replaces the user's roles (none removes them all).
+    fn set_roles(
+        &self,
+        username: &Username,
+        roles: &[Role],
+    ) -> impl Future<Output = Result<Option<Profile>, StoreError>> + Send;
 }
 
 /// What claiming a username for a new user found.

@@ -45,6 +45,7 @@ async fn create_account<S: CreateUser>(users: &S, request: &Request) -> Result<R
         created_at: now_rfc3339(),
         token_version: 0,
         disabled: false,
+        roles: Vec::new(),
     };
     match users.create_user(&user).await? {
         Creation::Created => {

@@ -128,9 +128,9 @@ impl LoadServiceConfig for EnvEndpoints {
 /// The roots AWS service endpoints chain to (Amazon Trust Services); see the file's header.
 const AWS_ROOTS: &[u8] = include_bytes!("../../certs/aws-roots.pem");
 
-/// The SDK's HTTPS client (rustls on ring), trusting only [`AWS_ROOTS`]: the default
-/// reads every file of the system store at start-up, most of a cold start.
-fn https_client() -> SharedHttpClient {
+/// The SDK's HTTPS client (rustls on ring), trusting only [`AWS_ROOTS`]: the default reads every
+/// file of the system store at start-up, most of a cold start. The admin CLI uses it too.
+pub fn https_client() -> SharedHttpClient {
     let roots = TrustStore::empty().with_pem_certificate(AWS_ROOTS);
     let context = TlsContext::builder().with_trust_store(roots).build().expect("a fixed trust store builds");
     let client = aws_smithy_http_client::Builder::new()

@@ -1,3 +1,5 @@
+use std::collections::HashMap;
+
 use aws_sdk_dynamodb::types::{AttributeValue, ReturnValue};
 
 use super::{
@@ -8,8 +10,8 @@ use crate::{
     passwords::PasswordHash,
     store::StoreError,
     users::{
-        Account, CreateUser, Creation, FindAccount, FindUser, RevokeUserTokens, Sessions, SetPasswordHash,
-        User, Username,
+        Account, CreateUser, Creation, FindAccount, FindUser, ListUsers, ManageUsers, Profile,
+        RevokeUserTokens, Role, Sessions, SetPasswordHash, User, UserPage, Username,
     },
 };
 
@@ -142,5 +144,124 @@ impl SetPasswordHash for UserTable {
             }
             Err(e) => Err(classify(e)),
         }
+    }
+}
+
+impl UserTable {
+    fn key_of(username: &Username) -> AttributeValue {
+        AttributeValue::S(username.as_str().to_owned())
+    }
+
+    /// `#p0, #p1, ...` for [`Profile::ATTRIBUTES`], and the names they stand for.
+    fn profile_projection() -> (String, HashMap<String, String>) {
+        let names: HashMap<String, String> = Profile::ATTRIBUTES
+            .iter()
+            .enumerate()
+            .map(|(i, a)| (format!("#p{i}"), (*a).to_owned()))
+            .collect();
+        let projection =
+            (0..Profile::ATTRIBUTES.len()).map(|i| format!("#p{i}")).collect::<Vec<_>>().join(", ");
+        (projection, names)
+    }
+
+    /// One conditional `UpdateItem` on an existing user, returning the profile after it.
+    async fn update_profile(
+        &self,
+        username: &Username,
+        update: &str,
+        values: Vec<(&str, AttributeValue)>,
+    ) -> Result<Option<Profile>, StoreError> {
+        let mut request = self
+            .client
+            .update_item()
+            .table_name(&self.name)
+            .key(USERS_TABLE.hash_key, Self::key_of(username))
+            .update_expression(update)
+            .condition_expression("attribute_exists(user_id)")
+            .return_values(ReturnValue::AllNew);
+        if update.contains("#roles") {
+            // `roles` is one of DynamoDB's reserved words.
+            request = request.expression_attribute_names("#roles", "roles");
+        }
+        for (name, value) in values {
+            request = request.expression_attribute_values(name, value);
+        }
+        match request.send().await {
+            Ok(output) => Ok(output.attributes.map(serde_dynamo::from_item).transpose()?),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_conditional_check_failed_exception()) => {
+                Ok(None)
+            }
+            Err(e) => Err(classify(e)),
+        }
+    }
+}
+
+impl ListUsers for UserTable {
+    /// A `Scan` page without the password hash; its last key is the next page's start.
+    #[tracing::instrument(name = "store list users", skip_all)]
+    async fn list_users(&self, limit: u32, after: Option<&Username>) -> Result<UserPage, StoreError> {
+        let (projection, names) = Self::profile_projection();
+        let start = after.map(|name| HashMap::from([(USERS_TABLE.hash_key.to_owned(), Self::key_of(name))]));
+        let output = self
+            .client
+            .scan()
+            .table_name(&self.name)
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .set_exclusive_start_key(start)
+            .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
+            .send()
+            .await
+            .map_err(classify)?;
+        let users: Vec<Profile> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+        let next = match output.last_evaluated_key.as_ref().and_then(|k| k.get(USERS_TABLE.hash_key)) {
+            Some(AttributeValue::S(name)) => {
+                Some(Username::parse(name).map_err(|e| StoreError::Unexpected(e.to_string().into()))?)
+            }
+            _ => None,
+        };
+        Ok(UserPage { users, next })
+    }
+}
+
+impl ManageUsers for UserTable {
+    #[tracing::instrument(name = "store find profile", skip_all)]
+    async fn find_profile(&self, username: &Username) -> Result<Option<Profile>, StoreError> {
+        let (projection, names) = Self::profile_projection();
+        let output = self
+            .client
+            .get_item()
+            .table_name(&self.name)
+            .key(USERS_TABLE.hash_key, Self::key_of(username))
+            .projection_expression(projection)
+            .set_expression_attribute_names(Some(names))
+            .consistent_read(true)
+            .send()
+            .await
+            .map_err(classify)?;
+        Ok(output.item.map(serde_dynamo::from_item).transpose()?)
+    }
+
+    #[tracing::instrument(name = "store set disabled", skip_all)]
+    async fn set_disabled(&self, username: &Username, disabled: bool) -> Result<Option<Profile>, StoreError> {
+        let (update, mut values) = if disabled {
+            ("SET disabled = :d ADD token_version :one", vec![(":one", AttributeValue::N("1".into()))])
+        } else {
+            ("SET disabled = :d", Vec::new())
+        };
+        values.push((":d", AttributeValue::Bool(disabled)));
+        self.update_profile(username, update, values).await
+    }
+
+    #[tracing::instrument(name = "store set roles", skip_all)]
+    async fn set_roles(&self, username: &Username, roles: &[Role]) -> Result<Option<Profile>, StoreError> {
+        if roles.is_empty() {
+            return self.update_profile(username, "REMOVE #roles", Vec::new()).await;
+        }
+        let mut names: Vec<&str> = roles.iter().map(Role::as_str).collect();
+        names.sort_unstable();
+        names.dedup();
+        let list = AttributeValue::L(names.into_iter().map(|r| AttributeValue::S(r.to_owned())).collect());
+        self.update_profile(username, "SET #roles = :r", vec![(":r", list)]).await
     }
 }

@@ -1,0 +1,352 @@
+//! `jwt-auth-admin` as an operator runs it: the binary, against DynamoDB Local (and, for
+//! `--stack`, a stack in moto's CloudFormation). `make test` provides both.
+
+use std::process::Command;
+
+use auth_core::{
+    aws::{Aws, AwsSettings},
+    clock::{unix_now, unix_now_ms},
+    dynamodb::{
+        self, LOGIN_ATTEMPTS_TABLE, LoginAttemptTable, REFRESH_TOKENS_TABLE, RefreshTokenTable, USERS_TABLE,
+        UserTable, WORK_ITEMS_TABLE, WorkItemTable,
+    },
+    lockout::LoginAttempts,
+    refresh::{
+        ClientSeen, Family, ListSessions, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens,
+    },
+    users::{CreateUser, FindUser, User, Username},
+    work::{PutWorkItem, WorkItem},
+};
+use serde_json::{Value, json};
+
+/// The endpoint of a local service the suite needs, or `None` to skip (a plain `cargo test`);
+/// under `make test` (`REQUIRE_LOCAL_STACK`) a missing one fails.
+fn local(variable: &str) -> Option<String> {
+    match std::env::var(variable) {
+        Ok(endpoint) if !endpoint.is_empty() => Some(endpoint),
+        _ if std::env::var("REQUIRE_LOCAL_STACK").is_ok() => panic!("{variable} is unset under make test"),
+        _ => None,
+    }
+}
+
+/// Fresh tables on DynamoDB Local, and the variables that point the CLI at them.
+struct Stack {
+    endpoint: String,
+    prefix: String,
+    client: aws_sdk_dynamodb::Client,
+}
+
+impl Stack {
+    async fn new() -> Option<Self> {
+        let endpoint = local("AWS_ENDPOINT_URL_DYNAMODB")?;
+        let client = Aws::new(&AwsSettings {
+            region: Some("us-east-1".into()),
+            credentials: Some(aws_credential_types::Credentials::new("local", "local", None, None, "test")),
+            endpoints: [("AWS_ENDPOINT_URL_DYNAMODB".to_owned(), endpoint.clone())].into(),
+            call_log: None,
+        })
+        .dynamodb();
+        let prefix = format!("admin-{}", ulid::Ulid::new().to_string().to_lowercase());
+        let stack = Self { endpoint, prefix, client };
+        for (name, spec) in stack.tables() {
+            dynamodb::create_table_if_absent(&stack.client, &name, &spec).await.unwrap();
+        }
+        Some(stack)
+    }
+
+    fn tables(&self) -> [(String, dynamodb::TableSpec); 4] {
+        let p = &self.prefix;
+        [
+            (format!("{p}-users"), USERS_TABLE),
+            (format!("{p}-work"), WORK_ITEMS_TABLE),
+            (format!("{p}-attempts"), LOGIN_ATTEMPTS_TABLE),
+            (format!("{p}-refresh"), REFRESH_TOKENS_TABLE),
+        ]
+    }
+
+    fn users(&self) -> UserTable {
+        UserTable::new(self.client.clone(), format!("{}-users", self.prefix))
+    }
+
+    fn work(&self) -> WorkItemTable {
+        WorkItemTable::new(self.client.clone(), format!("{}-work", self.prefix))
+    }
+
+    fn attempts(&self) -> LoginAttemptTable {
+        LoginAttemptTable::new(self.client.clone(), format!("{}-attempts", self.prefix))
+    }
+
+    fn sessions(&self) -> RefreshTokenTable {
+        RefreshTokenTable::new(self.client.clone(), format!("{}-refresh", self.prefix))
+    }
+
+    /// Signs `name` up (as sign-up stores a user), with a live session and a work item.
+    async fn user(&self, name: &str) -> User {
+        let user: User = serde_json::from_value(json!({
+            "username": Username::parse(name).unwrap(),
+            "user_id": ulid::Ulid::new().to_string(),
+            "password_hash": "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2g",
+            "created_at": "2026-12-01T10:00:00Z",
+        }))
+        .unwrap();
+        self.users().create_user(&user).await.unwrap();
+        let session = Family::start(
+            &ulid::Ulid::new().to_string(),
+            &user.account(),
+            unix_now(),
+            ClientSeen::new("203.0.113.10", "admin-test"),
+            &RefreshSettings::default(),
+        );
+        let root = RefreshRecord {
+            token_hash: RefreshToken::generate().hash(),
+            family_id: session.id().to_owned(),
+            user_id: user.user_id.clone(),
+            username: name.to_owned(),
+            expires_at: session.expires_at,
+            used_at_ms: None,
+            child_hash: None,
+        };
+        self.sessions().start_family(&session, &root).await.unwrap();
+        let item = WorkItem {
+            user_id: user.user_id.clone(),
+            item_id: ulid::Ulid::new().to_string(),
+            title: "Write the quarterly report".into(),
+            created_at: "2026-12-01T10:00:00Z".into(),
+        };
+        self.work().put_work_item(&item).await.unwrap();
+        user
+    }
+
+    /// Runs the CLI against `make dev`'s defaults pointed at these tables.
+    fn admin(&self, args: &[&str]) -> Run {
+        let p = &self.prefix;
+        let mut command = Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin"));
+        command
+            .args(args)
+            .env("AWS_ENDPOINT_URL_DYNAMODB", &self.endpoint)
+            .env("USERS_TABLE", format!("{p}-users"))
+            .env("WORK_ITEMS_TABLE", format!("{p}-work"))
+            .env("LOGIN_ATTEMPTS_TABLE", format!("{p}-attempts"))
+            .env("REFRESH_TOKENS_TABLE", format!("{p}-refresh"))
+            .env("USER", "ops-alice");
+        Run::of(&mut command)
+    }
+}
+
+impl Drop for Stack {
+    fn drop(&mut self) {
+        let (client, tables) = (self.client.clone(), self.tables());
+        let cleanup = async move {
+            for (name, _) in tables {
+                let _ = client.delete_table().table_name(name).send().await;
+            }
+        };
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(cleanup);
+        }
+    }
+}
+
+/// What one run printed, and how it exited.
+struct Run {
+    ok: bool,
+    stdout: String,
+    stderr: String,
+}
+
+impl Run {
+    fn of(command: &mut Command) -> Self {
+        let output = command.output().expect("the admin binary runs");
+        Self {
+            ok: output.status.success(),
+            stdout: String::from_utf8(output.stdout).unwrap(),
+            stderr: String::from_utf8(output.stderr).unwrap(),
+        }
+    }
+
+    fn json(&self) -> Value {
+        assert!(self.ok, "failed: {}", self.stderr);
+        serde_json::from_str(&self.stdout).unwrap_or_else(|e| panic!("{e}: {}", self.stdout))
+    }
+
+    /// The audit lines on stderr, each line's fields.
+    fn audit(&self) -> Vec<Value> {
+        self.stderr
+            .lines()
+            .filter_map(|line| serde_json::from_str::<Value>(line).ok())
+            .map(|line| line["fields"].clone())
+            .filter(|fields| fields["audit"] == "admin_action")
+            .collect()
+    }
+
+    /// The one-line reason of a failed run.
+    fn reason(&self) -> &str {
+        assert!(!self.ok, "succeeded: {}", self.stdout);
+        self.stderr.lines().last().unwrap_or_default()
+    }
+}
+
+#[tokio::test]
+async fn an_operator_lists_shows_disables_and_enables_users_and_each_change_is_audited() {
+    let Some(stack) = Stack::new().await else { return };
+    let joe = stack.user("joe").await;
+    stack.user("ann").await;
+    let now_ms = unix_now_ms();
+    for _ in 0..2 {
+        stack.attempts().admit(&joe.username, now_ms).await.unwrap();
+    }
+
+    let first = stack.admin(&["list", "--limit", "1", "--json"]).json();
+    assert_eq!(first["users"].as_array().unwrap().len(), 1);
+    let next = first["next"].as_str().unwrap();
+    let second = stack.admin(&["list", "--after", next, "--json"]).json();
+    let mut names: Vec<&str> = [&first, &second]
+        .iter()
+        .flat_map(|page| page["users"].as_array().unwrap())
+        .map(|u| u["username"].as_str().unwrap())
+        .collect();
+    names.sort_unstable();
+    assert_eq!(names, ["ann", "joe"]);
+    assert!(!stack.admin(&["list"]).stdout.contains("argon2"), "never a hash");
+    let text = stack.admin(&["list", "--limit", "1"]).stdout;
+    assert!(text.contains(&format!("more: --after {next}")), "{text}");
+
+    let shown = stack.admin(&["show", "JOE", "--json"]).json();
+    assert_eq!(shown["user"]["user_id"], joe.user_id.as_str());
+    assert_eq!(shown["sessions"].as_array().unwrap().len(), 1);
+    assert_eq!(shown["sessions"][0]["created_from"]["ip"], "203.0.113.10");
+    assert_eq!(shown["failed_logins"]["failures"], 2);
+    assert!(stack.admin(&["show", "joe"]).stdout.contains("2 failed logins"));
+
+    let disabled = stack.admin(&["disable", "joe"]);
+    assert!(disabled.stdout.contains("joe: disabled"), "{}", disabled.stdout);
+    let audit = disabled.audit();
+    assert_eq!(audit.len(), 1, "{}", disabled.stderr);
+    assert_eq!(
+        (audit[0]["action"].as_str(), audit[0]["operator"].as_str()),
+        (Some("disable"), Some("local:ops-alice"))
+    );
+    assert_eq!(audit[0]["user_id"], joe.user_id.as_str());
+    assert!(!disabled.stderr.contains("\"joe\""), "the trail names no one: {}", disabled.stderr);
+    let stored = stack.users().find_user(&joe.username).await.unwrap().unwrap();
+    assert!(stored.disabled);
+    assert_eq!(stored.token_version, joe.token_version + 1, "disabling ends every session");
+    assert_eq!(stack.admin(&["show", "joe", "--json"]).json()["sessions"], json!([]));
+
+    let enabled = stack.admin(&["enable", "joe", "--json"]).json();
+    assert_eq!(
+        (enabled["user"]["disabled"].as_bool(), enabled["user"]["token_version"].as_u64()),
+        (Some(false), Some(1))
+    );
+    assert_eq!(
+        stack.admin(&["show", "joe", "--json"]).json()["sessions"],
+        json!([]),
+        "enabling revives none"
+    );
+}
+
+#[tokio::test]
+async fn an_operator_unlocks_revokes_sets_roles_and_deletes_and_mistakes_change_nothing() {
+    let Some(stack) = Stack::new().await else { return };
+    let joe = stack.user("joe").await;
+    for _ in 0..6 {
+        stack.attempts().admit(&joe.username, unix_now_ms()).await.unwrap();
+    }
+    assert!(stack.admin(&["unlock", "joe"]).ok);
+    assert_eq!(stack.attempts().failed_logins(&joe.username).await.unwrap(), None);
+
+    let revoked = stack.admin(&["revoke", "joe", "--json"]);
+    assert_eq!(revoked.json()["user"]["token_version"], 1);
+    assert_eq!(revoked.audit()[0]["action"], "revoke");
+
+    let set = stack.admin(&["roles", "joe", "support", "admin", "admin", "--json"]).json();
+    assert_eq!(set["user"]["roles"], json!(["admin", "support"]));
+    assert!(stack.admin(&["roles", "joe"]).stdout.contains("joe: admin,support"));
+    let refused = stack.admin(&["roles", "joe", "Admin!"]);
+    assert!(refused.reason().contains("lower-case"), "{}", refused.stderr);
+    assert_eq!(stack.admin(&["roles", "joe", "--json"]).json()["user"]["roles"], json!(["admin", "support"]));
+    assert_eq!(stack.admin(&["roles", "joe", "--clear", "--json"]).json()["user"]["roles"], json!([]));
+
+    let unconfirmed = stack.admin(&["delete", "joe"]);
+    assert!(unconfirmed.reason().contains("--yes"), "{}", unconfirmed.stderr);
+    assert!(stack.users().find_user(&joe.username).await.unwrap().is_some());
+    let deleted = stack.admin(&["delete", "joe", "--yes", "--json"]).json();
+    assert_eq!((deleted["deleted"].as_bool(), deleted["work_items"].as_u64()), (Some(true), Some(1)));
+    assert_eq!(deleted["sessions"], 1);
+    assert!(stack.users().find_user(&joe.username).await.unwrap().is_none());
+    let work_left =
+        stack.client.scan().table_name(format!("{}-work", stack.prefix)).send().await.unwrap().count();
+    assert_eq!(work_left, 0, "no work item of joe is left");
+    assert_eq!(stack.sessions().sessions_of(&joe.user_id).await.unwrap(), [], "nor any session");
+    assert_eq!(stack.admin(&["delete", "joe", "--yes"]).reason(), "error: no user named joe");
+    assert_eq!(stack.admin(&["show", "nobody"]).reason(), "error: no user named nobody");
+    assert!(stack.admin(&["disable", "x"]).reason().contains("Username must be"));
+    assert!(stack.admin(&["enable", "nobody"]).reason().contains("no user named nobody"));
+}
+
+#[test]
+fn every_command_has_help_and_a_wrong_one_is_refused_with_usage() {
+    let admin = |args: &[&str]| Run::of(Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin")).args(args));
+    for command in ["list", "show", "disable", "enable", "unlock", "revoke", "roles", "delete"] {
+        let help = admin(&[command, "--help"]);
+        assert!(help.ok && help.stdout.contains("Usage: jwt-auth-admin"), "{command}: {}", help.stderr);
+    }
+    let wrong = admin(&["frobnicate"]);
+    assert!(!wrong.ok && wrong.stderr.contains("Usage"), "{}", wrong.stderr);
+}
+
+#[tokio::test]
+async fn with_stack_the_tables_come_from_the_stacks_outputs_and_the_operator_from_sts() {
+    let Some(stack) = Stack::new().await else { return };
+    // moto stands in for CloudFormation and STS (`make test` runs it for Secrets Manager).
+    let Some(moto) = local("AWS_ENDPOINT_URL_SECRETS_MANAGER") else { return };
+    stack.user("joe").await;
+    let config = aws_sdk_cloudformation::Config::builder()
+        .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
+        .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
+        .endpoint_url(&moto)
+        .http_client(auth_core::aws::https_client())
+        .build();
+    let p = &stack.prefix;
+    let template = json!({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "UsersTableName": {"Value": format!("{p}-users")},
+            "WorkItemsTableName": {"Value": format!("{p}-work")},
+            "LoginAttemptsTableName": {"Value": format!("{p}-attempts")},
+            "RefreshTokensTableName": {"Value": format!("{p}-refresh")},
+        },
+    });
+    aws_sdk_cloudformation::Client::from_conf(config)
+        .create_stack()
+        .stack_name(p)
+        .template_body(template.to_string())
+        .send()
+        .await
+        .unwrap();
+    let run = |args: &[&str]| {
+        Run::of(
+            Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin"))
+                .args(args)
+                .env_clear()
+                .env("AWS_ENDPOINT_URL_CLOUDFORMATION", &moto)
+                .env("AWS_ENDPOINT_URL_STS", &moto)
+                .env("AWS_ENDPOINT_URL_DYNAMODB", &stack.endpoint)
+                .env("AWS_REGION", "us-east-1")
+                // DynamoDB Local keeps tables per access key: the ones the tables were made with.
+                .env("AWS_ACCESS_KEY_ID", "local")
+                .env("AWS_SECRET_ACCESS_KEY", "local")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("AWS_CONFIG_FILE", "/dev/null")
+                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        )
+    };
+    let disabled = run(&["--stack", p, "disable", "joe"]);
+    assert!(disabled.ok, "{}", disabled.stderr);
+    let operator = disabled.audit()[0]["operator"].as_str().unwrap().to_owned();
+    assert!(operator.starts_with("arn:aws:"), "the caller's ARN: {operator}");
+    assert!(stack.users().find_user(&Username::parse("joe").unwrap()).await.unwrap().unwrap().disabled);
+    let missing = run(&["--stack", "no-such-stack", "show", "joe"]);
+    assert!(missing.reason().contains("no-such-stack"), "{}", missing.stderr);
+}

@@ -2,6 +2,8 @@
 //! deployed stack with `--stack NAME`. Every change it makes is logged on stderr as an audit line
 //! naming who ran it and the account's user id (never its name).
 
+use std::path::PathBuf;
+
 use auth_core::{
     aws::{Aws, AwsSettings},
     clock::{unix_now, unix_now_ms},
@@ -13,6 +15,8 @@ use auth_core::{
     store::StoreError,
     users::{ListUsers, ManageUsers, Profile, RevokeUserTokens, Role, Username},
 };
+
+mod transfer;
 use aws_config::BehaviorVersion;
 use clap::{Parser, Subcommand};
 use serde_json::{Value, json};
@@ -62,6 +66,16 @@ pub enum Command {
         #[arg(long, conflicts_with = "roles")]
         clear: bool,
     },
+    /// Add the users of FILE (JSON lines: username, password_hash, and optionally user_id,
+    /// created_at, disabled, roles); lines that cannot be imported are reported and skipped.
+    Import { file: PathBuf },
+    /// Write every user to FILE (a new file) as JSON lines that `import` takes back.
+    Export {
+        file: PathBuf,
+        /// Include the password hashes (the file is then readable by you only).
+        #[arg(long)]
+        with_hashes: bool,
+    },
     /// Delete a user and everything they own (work items, sessions, failed logins), for good.
     Delete {
         user: String,
@@ -76,6 +90,8 @@ pub enum Command {
 pub enum AdminError {
     /// A name, role or option the command cannot take.
     Invalid(String),
+    /// A file cannot be read or written.
+    File(PathBuf, std::io::Error),
     /// No user has the name.
     NoSuchUser(Username),
     /// The stack cannot be found or lacks an output.
@@ -89,6 +105,7 @@ impl std::fmt::Display for AdminError {
         match self {
             Self::Invalid(reason) | Self::Stack(reason) => f.write_str(reason),
             Self::NoSuchUser(name) => write!(f, "no user named {}", name.as_str()),
+            Self::File(path, error) => write!(f, "{}: {error}", path.display()),
             Self::Store(error) => {
                 write!(f, "DynamoDB: {error}")?;
                 let mut source = std::error::Error::source(error);
@@ -200,7 +217,7 @@ fn username(raw: &str) -> Result<Username, AdminError> {
 }
 
 /// Logs a change an operator made, on stderr, in the audit trail's shape.
-fn audit(target: &Target, action: &str, profile: &Profile) {
+pub(crate) fn audit(target: &Target, action: &str, profile: &Profile) {
     tracing::warn!(audit = "admin_action", action, operator = %target.operator, user_id = %profile.user_id, "security event");
 }
 
@@ -289,6 +306,8 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
             audit(target, "roles", &profile);
             Ok(changed(&profile, &format!("roles {}", roles_text(&profile))))
         }
+        Command::Import { file } => transfer::import(target, file).await,
+        Command::Export { file, with_hashes } => transfer::export(target, file, *with_hashes).await,
         Command::Delete { user, yes } => {
             let name = username(user)?;
             if !yes {

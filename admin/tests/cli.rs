@@ -14,7 +14,7 @@ use auth_core::{
     refresh::{
         ClientSeen, Family, ListSessions, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens,
     },
-    users::{CreateUser, FindUser, User, Username},
+    users::{CreateUser, FindUser, SetPasswordHash, User, Username},
     work::{PutWorkItem, WorkItem},
 };
 use serde_json::{Value, json};
@@ -287,7 +287,9 @@ async fn an_operator_unlocks_revokes_sets_roles_and_deletes_and_mistakes_change_
 #[test]
 fn every_command_has_help_and_a_wrong_one_is_refused_with_usage() {
     let admin = |args: &[&str]| Run::of(Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin")).args(args));
-    for command in ["list", "show", "disable", "enable", "unlock", "revoke", "roles", "delete"] {
+    for command in
+        ["list", "show", "disable", "enable", "unlock", "revoke", "roles", "import", "export", "delete"]
+    {
         let help = admin(&[command, "--help"]);
         assert!(help.ok && help.stdout.contains("Usage: jwt-auth-admin"), "{command}: {}", help.stderr);
     }
@@ -349,4 +351,125 @@ async fn with_stack_the_tables_come_from_the_stacks_outputs_and_the_operator_fro
     assert!(stack.users().find_user(&Username::parse("joe").unwrap()).await.unwrap().unwrap().disabled);
     let missing = run(&["--stack", "no-such-stack", "show", "joe"]);
     assert!(missing.reason().contains("no-such-stack"), "{}", missing.stderr);
+}
+
+#[tokio::test]
+async fn an_export_with_hashes_imported_into_a_fresh_stack_gives_back_the_same_accounts() {
+    let Some(from) = Stack::new().await else { return };
+    let Some(to) = Stack::new().await else { return };
+    let hash = auth_core::passwords::hash(auth_core::passwords::Password::unchecked(
+        "correct horse battery staple".into(),
+    ))
+    .await
+    .unwrap();
+    let joe = User { password_hash: hash, ..from.user("joe").await };
+    from.users()
+        .set_password_hash(
+            &from.users().find_user(&joe.username).await.unwrap().unwrap(),
+            &joe.password_hash,
+            auth_core::users::Sessions::Keep,
+        )
+        .await
+        .unwrap();
+    from.user("ann").await;
+    assert!(from.admin(&["roles", "ann", "support"]).ok);
+    assert!(from.admin(&["disable", "ann"]).ok);
+    let dir = std::env::temp_dir().join(format!("admin-export-{}", from.prefix));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (with, without) = (dir.join("with.jsonl"), dir.join("without.jsonl"));
+    let exported = from.admin(&["export", with.to_str().unwrap(), "--with-hashes", "--json"]).json();
+    assert_eq!(exported["exported"], 2);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        assert_eq!(
+            std::fs::metadata(&with).unwrap().permissions().mode() & 0o777,
+            0o600,
+            "hashes: owner only"
+        );
+    }
+    assert!(from.admin(&["export", with.to_str().unwrap()]).reason().contains("exists"), "never overwritten");
+    assert!(from.admin(&["export", without.to_str().unwrap()]).ok);
+    assert!(!std::fs::read_to_string(&without).unwrap().contains("password_hash"));
+
+    let imported = to.admin(&["import", with.to_str().unwrap(), "--json"]).json();
+    assert_eq!(
+        (imported["imported"].as_u64(), imported["skipped"].as_array().map(Vec::len)),
+        (Some(2), Some(0))
+    );
+    for name in ["joe", "ann"] {
+        let name = Username::parse(name).unwrap();
+        let (before, after) = (
+            from.users().find_user(&name).await.unwrap().unwrap(),
+            to.users().find_user(&name).await.unwrap().unwrap(),
+        );
+        assert_eq!(
+            (&after.user_id, &after.created_at, after.disabled, &after.roles, &after.password_hash),
+            (&before.user_id, &before.created_at, before.disabled, &before.roles, &before.password_hash)
+        );
+    }
+    let joe = to.users().find_user(&joe.username).await.unwrap().unwrap();
+    let password = auth_core::passwords::Password::unchecked("correct horse battery staple".into());
+    assert!(
+        auth_core::passwords::verify(password, Some(joe.password_hash)).await.unwrap(),
+        "the old password logs in"
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+#[tokio::test]
+async fn an_import_reports_each_line_it_cannot_take_and_imports_the_rest_whole() {
+    let Some(stack) = Stack::new().await else { return };
+    let kept = stack.user("joe").await;
+    let argon2 =
+        "$argon2id$v=19$m=19456,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+    let lines = [
+        json!({"username": "ann", "password_hash": argon2, "roles": ["support"], "created_at": "2020-01-02T03:04:05Z"}).to_string(),
+        "{not json".to_owned(),
+        json!({"username": "x", "password_hash": argon2}).to_string(),
+        json!({"username": "joe", "password_hash": argon2}).to_string(),
+        json!({"username": "ANN", "password_hash": argon2}).to_string(),
+        json!({"username": "bob", "password_hash": "$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW"}).to_string(),
+        json!({"username": "cat"}).to_string(),
+        json!({"username": "dan", "password_hash": argon2, "admin": true}).to_string(),
+        String::new(),
+        json!({"username": "eve", "password_hash": argon2, "user_id": "3f1c2a9e-5b7d-4c8e-9a0b-1c2d3e4f5a6b"}).to_string(),
+    ];
+    let file = std::env::temp_dir().join(format!("admin-import-{}.jsonl", stack.prefix));
+    std::fs::write(&file, lines.join("\n")).unwrap();
+    let run = stack.admin(&["import", file.to_str().unwrap(), "--json"]);
+    let report = run.json();
+    assert_eq!(run.audit().iter().filter(|a| a["action"] == "import").count(), 2, "{}", run.stderr);
+    std::fs::remove_file(&file).unwrap();
+    assert_eq!(report["imported"], 2, "{report}");
+    let skipped: Vec<(u64, String)> = report["skipped"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| (s["line"].as_u64().unwrap(), s["reason"].as_str().unwrap().to_owned()))
+        .collect();
+    let lines_skipped: Vec<u64> = skipped.iter().map(|(line, _)| *line).collect();
+    assert_eq!(lines_skipped, [2, 3, 4, 5, 6, 7, 8], "{skipped:?}");
+    for (line, expected) in [
+        (2, "not a user"),
+        (3, "Username must be"),
+        (4, "joe exists already"),
+        (5, "ann exists already"),
+        (6, "bcrypt"),
+        (7, "no password_hash"),
+        (8, "unknown field"),
+    ] {
+        let reason = &skipped.iter().find(|(l, _)| *l == line).unwrap().1;
+        assert!(reason.contains(expected), "line {line}: {reason}");
+    }
+    let joe = stack.users().find_user(&kept.username).await.unwrap().unwrap();
+    assert_eq!(joe.password_hash, kept.password_hash, "an existing user is kept as it is");
+    let ann = stack.users().find_user(&Username::parse("ann").unwrap()).await.unwrap().unwrap();
+    assert_eq!((ann.created_at.as_str(), ann.roles.len()), ("2020-01-02T03:04:05Z", 1));
+    let eve = stack.users().find_user(&Username::parse("eve").unwrap()).await.unwrap().unwrap();
+    assert_eq!(eve.user_id, "3f1c2a9e-5b7d-4c8e-9a0b-1c2d3e4f5a6b");
+    assert_eq!(
+        stack.admin(&["import", "/nonexistent/users.jsonl"]).reason(),
+        "error: /nonexistent/users.jsonl: No such file or directory (os error 2)"
+    );
 }

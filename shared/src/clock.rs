@@ -29,6 +29,11 @@ pub fn rfc3339(unix_seconds: u64) -> String {
     at.map(format).unwrap_or_default()
 }
 
+/// Whether `raw` is an RFC 3339 time, as creation times are stored (an import keeps it as is).
+pub fn is_rfc3339(raw: &str) -> bool {
+    time::OffsetDateTime::parse(raw, &time::format_description::well_known::Rfc3339).is_ok()
+}
+
 fn format(at: time::OffsetDateTime) -> String {
     at.format(&time::format_description::well_known::Rfc3339).unwrap_or_default()
 }

@@ -110,6 +110,40 @@ impl PasswordHash {
     }
 }
 
+/// The most an imported argon2 hash may ask of a login: its memory (KiB), passes and lanes.
+/// Anything dearer would let one imported line make every login of that user a denial of
+/// service.
+pub const IMPORT_LIMITS: (u32, u32, u32) = (65_536, 10, 4);
+
+impl PasswordHash {
+    /// A hash brought from elsewhere (`jwt-auth-admin import`): an argon2 PHC string (argon2id,
+    /// argon2i or argon2d) this service can check, within [`IMPORT_LIMITS`]. A login with it is
+    /// upgraded to today's parameters like any other outdated hash.
+    pub fn import(raw: &str) -> Result<Self, Invalid> {
+        let invalid = |why: &str| Invalid::new(format!("password_hash: {why}"));
+        let foreign =
+            [("$2", "bcrypt"), ("pbkdf2:", "Werkzeug"), ("scrypt:", "Werkzeug"), ("pbkdf2_", "Django")];
+        if let Some((_, kind)) = foreign.iter().find(|(prefix, _)| raw.starts_with(prefix)) {
+            return Err(invalid(&format!("{kind} hashes are not supported yet, only argon2")));
+        }
+        let parsed = password_hash::PasswordHash::new(raw).map_err(|_| invalid("not a PHC string"))?;
+        if Algorithm::try_from(parsed.algorithm).is_err() {
+            return Err(invalid("not argon2"));
+        }
+        let params = Params::try_from(&parsed).map_err(|_| invalid("argon2 parameters out of range"))?;
+        let (memory, passes, lanes) = IMPORT_LIMITS;
+        if params.m_cost() > memory || params.t_cost() > passes || params.p_cost() > lanes {
+            return Err(invalid(&format!(
+                "argon2 parameters above m={memory},t={passes},p={lanes}: logins would cost too much"
+            )));
+        }
+        if parsed.hash.is_none() || parsed.salt.is_none() {
+            return Err(invalid("argon2 hash without a salt or an output"));
+        }
+        Ok(Self(raw.to_owned()))
+    }
+}
+
 impl std::fmt::Debug for PasswordHash {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str("PasswordHash([REDACTED])")
@@ -312,5 +346,30 @@ mod tests {
     #[tokio::test]
     async fn an_unknown_user_never_verifies() {
         assert!(!verify(password("whatever-password"), None).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn an_imported_argon2_hash_checks_and_anything_else_or_dearer_is_refused() {
+        let made = hash(password("correct horse battery staple")).await.unwrap();
+        let imported = PasswordHash::import(made.as_str()).unwrap();
+        assert!(verify(password("correct horse battery staple"), Some(imported)).await.unwrap());
+        let argon2i =
+            "$argon2i$v=19$m=4096,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
+        assert!(!PasswordHash::import(argon2i).unwrap().is_current(), "upgraded at its first login");
+        for (raw, why) in [
+            ("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW", "bcrypt"),
+            ("pbkdf2:sha256:600000$salt$abcdef", "Werkzeug"),
+            ("pbkdf2_sha256$870000$salt$abc=", "Django"),
+            ("$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA", "not argon2"),
+            ("plaintext", "PHC"),
+            (
+                "$argon2id$v=19$m=1048576,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
+                "too much",
+            ),
+            ("$argon2id$v=19$m=19456,t=2,p=1", "salt"),
+        ] {
+            let error = PasswordHash::import(raw).unwrap_err().to_string();
+            assert!(error.contains(why), "{raw}: {error}");
+        }
     }
 }

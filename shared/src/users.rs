@@ -162,6 +162,14 @@ pub trait ListUsers {
         limit: u32,
         after: Option<&Username>,
     ) -> impl Future<Output = Result<UserPage, StoreError>> + Send;
+
+    /// Up to `limit` whole users, password hashes included, after `after`, and where the next
+    /// page starts: for an export that keeps the hashes.
+    fn user_records(
+        &self,
+        limit: u32,
+        after: Option<&Username>,
+    ) -> impl Future<Output = Result<(Vec<User>, Option<Username>), StoreError>> + Send;
 }
 
 /// An operator's changes to an account. Each returns the profile as it is after the change, or

@@ -196,31 +196,55 @@ impl UserTable {
     }
 }
 
-impl ListUsers for UserTable {
-    /// A `Scan` page without the password hash; its last key is the next page's start.
-    #[tracing::instrument(name = "store list users", skip_all)]
-    async fn list_users(&self, limit: u32, after: Option<&Username>) -> Result<UserPage, StoreError> {
-        let (projection, names) = Self::profile_projection();
+impl UserTable {
+    /// One `Scan` page from after `after`, `projection` applied if any; returns its items and the
+    /// next page's start.
+    async fn scan_page<T: serde::de::DeserializeOwned>(
+        &self,
+        limit: u32,
+        after: Option<&Username>,
+        projection: Option<(String, HashMap<String, String>)>,
+    ) -> Result<(Vec<T>, Option<Username>), StoreError> {
         let start = after.map(|name| HashMap::from([(USERS_TABLE.hash_key.to_owned(), Self::key_of(name))]));
+        let (projection, names) = projection.unzip();
         let output = self
             .client
             .scan()
             .table_name(&self.name)
-            .projection_expression(projection)
-            .set_expression_attribute_names(Some(names))
+            .set_projection_expression(projection)
+            .set_expression_attribute_names(names)
             .set_exclusive_start_key(start)
             .limit(i32::try_from(limit.max(1)).unwrap_or(i32::MAX))
             .send()
             .await
             .map_err(classify)?;
-        let users: Vec<Profile> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
+        let items: Vec<T> = serde_dynamo::from_items(output.items.unwrap_or_default())?;
         let next = match output.last_evaluated_key.as_ref().and_then(|k| k.get(USERS_TABLE.hash_key)) {
             Some(AttributeValue::S(name)) => {
                 Some(Username::parse(name).map_err(|e| StoreError::Unexpected(e.to_string().into()))?)
             }
             _ => None,
         };
+        Ok((items, next))
+    }
+}
+
+impl ListUsers for UserTable {
+    /// A `Scan` page without the password hash; its last key is the next page's start.
+    #[tracing::instrument(name = "store list users", skip_all)]
+    async fn list_users(&self, limit: u32, after: Option<&Username>) -> Result<UserPage, StoreError> {
+        let (users, next) = self.scan_page(limit, after, Some(Self::profile_projection())).await?;
         Ok(UserPage { users, next })
+    }
+
+    /// A `Scan` page of whole items.
+    #[tracing::instrument(name = "store user records", skip_all)]
+    async fn user_records(
+        &self,
+        limit: u32,
+        after: Option<&Username>,
+    ) -> Result<(Vec<User>, Option<Username>), StoreError> {
+        self.scan_page(limit, after, None).await
     }
 }
 

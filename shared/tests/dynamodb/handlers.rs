@@ -169,3 +169,31 @@ async fn a_flood_from_one_network_leaves_another_networks_login_working() {
         assert_eq!(login(login_from(other, right)).await.unwrap().status(), 200, "{other}");
     }
 }
+
+#[tokio::test]
+async fn a_user_imported_with_a_werkzeug_hash_logs_in_through_auth_and_is_moved_to_argon2id() {
+    let Some(tables) = TestTables::new().await else { return };
+    let (users, attempts, sessions) = (tables.user_table(), tables.attempt_table(), tables.refresh_table());
+    // Werkzeug 3's generate_password_hash("correct horse battery staple", "pbkdf2:sha256:1000").
+    let werkzeug = "pbkdf2:sha256:1000$sPwDtLHPo3tSqxEK$f601b9cd1db351901ca947f53b4cbbb82fad146925eaa2fdb99248ffe5004e29";
+    let joe: auth_core::users::User = serde_json::from_value(json!({
+        "username": "joe", "user_id": "3f1c2a9e-5b7d-4c8e-9a0b-1c2d3e4f5a6b", "created_at": "2020-01-02T03:04:05Z",
+        "password_hash": auth_core::passwords::PasswordHash::import(werkzeug).unwrap(),
+    }))
+    .unwrap();
+    auth_core::users::CreateUser::create_user(&users, &joe).await.unwrap();
+    let wrong = login_from("203.0.113.10", r#"{"username": "joe", "password": "not the password"}"#);
+    let response =
+        api::auth(&users, &attempts, &sessions, &throttle(&tables), &issuer(), wrong).await.unwrap();
+    assert_eq!(response.status(), 401);
+    let right =
+        login_from("203.0.113.10", r#"{"username": "joe", "password": "correct horse battery staple"}"#);
+    let (status, body) =
+        json_of(api::auth(&users, &attempts, &sessions, &throttle(&tables), &issuer(), right).await.unwrap());
+    assert_eq!(status, 200, "{body}");
+    let stored = auth_core::users::FindUser::find_user(&users, &joe.username).await.unwrap().unwrap();
+    assert!(stored.password_hash.is_current(), "upgraded to today's argon2id at this login");
+    assert_eq!(stored.user_id, joe.user_id, "the imported id is the token's subject");
+    let claims = tokens().verify(body["access_token"].as_str().unwrap(), unix_now()).unwrap();
+    assert_eq!(claims.sub, joe.user_id);
+}

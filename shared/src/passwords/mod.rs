@@ -9,6 +9,10 @@ use serde::{Deserialize, Serialize};
 
 use crate::{BoxError, validation::Invalid};
 
+pub mod foreign;
+
+use foreign::Foreign;
+
 /// Shortest password accepted, in characters.
 pub const MIN_PASSWORD_CHARS: usize = 8;
 /// Longest password accepted, in characters (the body cap bounds the bytes too).
@@ -29,7 +33,7 @@ const DUMMY_HASH: &str =
 /// `passwords` crate's list of the ~100,000 most common (MIT), one a line in byte order.
 /// Kept as text: the crate's `&[&str]` table made the signup binary several times larger, mostly
 /// relocations that also slowed every cold start (bench/ANALYSIS.md, measure 4).
-static COMMON_PASSWORDS: &str = include_str!("../data/common-passwords.txt");
+static COMMON_PASSWORDS: &str = include_str!("../../data/common-passwords.txt");
 
 /// Whether `candidate` is on the common-password list: a binary search over the sorted lines.
 fn is_common(candidate: &str) -> bool {
@@ -117,18 +121,19 @@ pub const IMPORT_LIMITS: (u32, u32, u32) = (65_536, 10, 4);
 
 impl PasswordHash {
     /// A hash brought from elsewhere (`jwt-auth-admin import`): an argon2 PHC string (argon2id,
-    /// argon2i or argon2d) this service can check, within [`IMPORT_LIMITS`]. A login with it is
-    /// upgraded to today's parameters like any other outdated hash.
+    /// argon2i or argon2d) within [`IMPORT_LIMITS`], or a bcrypt, Werkzeug or Django hash within
+    /// [`foreign::LIMITS`]. A login with it is upgraded to today's argon2id like any other
+    /// outdated hash.
     pub fn import(raw: &str) -> Result<Self, Invalid> {
         let invalid = |why: &str| Invalid::new(format!("password_hash: {why}"));
-        let foreign =
-            [("$2", "bcrypt"), ("pbkdf2:", "Werkzeug"), ("scrypt:", "Werkzeug"), ("pbkdf2_", "Django")];
-        if let Some((_, kind)) = foreign.iter().find(|(prefix, _)| raw.starts_with(prefix)) {
-            return Err(invalid(&format!("{kind} hashes are not supported yet, only argon2")));
+        match Foreign::parse(raw) {
+            Some(Ok(_)) => return Ok(Self(raw.to_owned())),
+            Some(Err(why)) => return Err(invalid(&why)),
+            None => {}
         }
         let parsed = password_hash::PasswordHash::new(raw).map_err(|_| invalid("not a PHC string"))?;
         if Algorithm::try_from(parsed.algorithm).is_err() {
-            return Err(invalid("not argon2"));
+            return Err(invalid("not argon2, bcrypt, Werkzeug or Django"));
         }
         let params = Params::try_from(&parsed).map_err(|_| invalid("argon2 parameters out of range"))?;
         let (memory, passes, lanes) = IMPORT_LIMITS;
@@ -213,6 +218,11 @@ pub async fn verify_and_upgrade(
 fn matches(password: &Password, stored: Option<PasswordHash>) -> Result<bool, HashingError> {
     let user_exists = stored.is_some();
     let phc = stored.map_or_else(|| DUMMY_HASH.to_owned(), |h| h.0);
+    match Foreign::parse(&phc) {
+        Some(Ok(foreign)) => return Ok(user_exists && foreign.matches(password.0.expose_secret().as_bytes())),
+        Some(Err(why)) => return Err(HashingError(why.into())),
+        None => {}
+    }
     let parsed = password_hash::PasswordHash::new(&phc).map_err(|e| HashingError(Box::new(e)))?;
     match hasher().verify_password(password.0.expose_secret().as_bytes(), &parsed) {
         Ok(()) => Ok(user_exists),
@@ -349,7 +359,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn an_imported_argon2_hash_checks_and_anything_else_or_dearer_is_refused() {
+    async fn an_imported_argon2_hash_checks_and_a_dearer_or_unknown_one_is_refused() {
         let made = hash(password("correct horse battery staple")).await.unwrap();
         let imported = PasswordHash::import(made.as_str()).unwrap();
         assert!(verify(password("correct horse battery staple"), Some(imported)).await.unwrap());
@@ -357,19 +367,80 @@ mod tests {
             "$argon2i$v=19$m=4096,t=3,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g";
         assert!(!PasswordHash::import(argon2i).unwrap().is_current(), "upgraded at its first login");
         for (raw, why) in [
-            ("$2b$12$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW", "bcrypt"),
-            ("pbkdf2:sha256:600000$salt$abcdef", "Werkzeug"),
-            ("pbkdf2_sha256$870000$salt$abc=", "Django"),
-            ("$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA", "not argon2"),
             ("plaintext", "PHC"),
             (
                 "$argon2id$v=19$m=1048576,t=2,p=1$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g",
                 "too much",
             ),
             ("$argon2id$v=19$m=19456,t=2,p=1", "salt"),
+            (
+                "$scrypt$ln=15,r=8,p=1$c2FsdHNhbHQ$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaA",
+                "not argon2, bcrypt",
+            ),
+            ("$2b$15$R9h/cIPz0gi.URNNX3kh2OPST9/PgBkqquzi.Ss7KIUgO2t0jWMUW", "cost 15"),
+            (
+                "pbkdf2:sha256:5000000$salt$f601b9cd1db351901ca947f53b4cbbb82fad146925eaa2fdb99248ffe5004e29",
+                "iterations",
+            ),
+            ("pbkdf2:md5:1000$salt$f601b9cd1db351901ca947f53b4cbbb8", "digest"),
+            ("scrypt:1048576:8:1$salt$00", "MiB"),
+            ("pbkdf2_sha256$1000$salt$not base64!", "base64"),
+            ("pbkdf2_sha256$1000$$9SfXyPsuA2CvmGyQ+ktSDNzbjSdXEwglcS5LQLVRQSc=", "<method>$<salt>$<hash>"),
         ] {
             let error = PasswordHash::import(raw).unwrap_err().to_string();
             assert!(error.contains(why), "{raw}: {error}");
         }
+    }
+
+    /// Made by the systems themselves (Werkzeug 3, Django 5, Python's bcrypt 4) from
+    /// "correct horse battery staple".
+    const FOREIGN: [&str; 7] = [
+        "pbkdf2:sha256:1000$sPwDtLHPo3tSqxEK$f601b9cd1db351901ca947f53b4cbbb82fad146925eaa2fdb99248ffe5004e29",
+        "pbkdf2:sha512:1000$lXZCYyXuEqHVKtoX$8abc68eca81c191ed110e58ff5ce15e4bce43f1f92e49317cea6a775dc2277fe0eaea55a208d856ac4c02e40175ca4bf4cbb603ec9dfe570c4d86295c19dc2ef",
+        "scrypt:32768:8:1$l4K6HE9YihKktriN$cca4dbbc79bd7003d11a3fd5b00d60e7e1673d83cfcdfbcb77820b1ef0f964a2719b5441817308309482b98519c43585562cb2d2686e68c7e871518e6828ba81",
+        "scrypt:1024:8:1$jgMcBAdTv2ftR1tl$447375153595cadd6a548fa47d5c962af460e966e5a35998e5ea5df23bbf2208556089b2e70e66b6c0772cecb2e5125474afc1a826377ef33e66d1125e38ca6b",
+        "pbkdf2_sha256$1000$seasalt2026$9SfXyPsuA2CvmGyQ+ktSDNzbjSdXEwglcS5LQLVRQSc=",
+        "pbkdf2_sha256$1000000$seasalt2026$KIBCm7WB2RO7F+k/3VFqMEPDn10BxRpI0gVWbiWmyRM=",
+        "$2b$04$Ui9gdmHhadHloyJLNwnVGu8yhG9WvOK8Jx.mHh3levv0VdTemD9Yq",
+    ];
+
+    #[tokio::test]
+    async fn bcrypt_werkzeug_and_django_hashes_check_as_their_makers_do_and_are_upgraded() {
+        for raw in FOREIGN {
+            let imported = PasswordHash::import(raw).unwrap_or_else(|e| panic!("{raw}: {e}"));
+            assert!(!imported.is_current());
+            let wrong = verify_and_upgrade(password("correct horse battery stapler"), Some(imported.clone()));
+            let wrong = wrong.await.unwrap();
+            assert!(!wrong.matches && wrong.upgraded.is_none(), "{raw}");
+            let right =
+                verify_and_upgrade(password("correct horse battery staple"), Some(imported)).await.unwrap();
+            assert!(right.matches, "{raw}");
+            let upgraded = right.upgraded.unwrap_or_else(|| panic!("{raw} is replaced"));
+            assert!(upgraded.is_current());
+            assert!(verify(password("correct horse battery staple"), Some(upgraded)).await.unwrap());
+        }
+        for prefix in ["$2a$", "$2y$"] {
+            let other = FOREIGN[6].replacen("$2b$", prefix, 1);
+            let imported = PasswordHash::import(&other).unwrap();
+            assert!(
+                verify(password("correct horse battery staple"), Some(imported)).await.unwrap(),
+                "{prefix}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn an_imported_bcrypt_hash_looks_at_72_bytes_only_until_its_first_login_upgrades_it() {
+        // Python's bcrypt, from 72 times "x".
+        let imported =
+            PasswordHash::import("$2b$04$kZil69ElbIS6dUfPTx.8JubQ3HztRAAVboxbbfh1eSQCDUtJiQqZq").unwrap();
+        let longer = format!("{}and more", "x".repeat(72));
+        let verified = verify_and_upgrade(password(&longer), Some(imported)).await.unwrap();
+        assert!(verified.matches, "bcrypt's own limit, as documented");
+        let upgraded = verified.upgraded.unwrap();
+        assert!(
+            !verify(password(&"x".repeat(72)), Some(upgraded)).await.unwrap(),
+            "argon2id has no such limit"
+        );
     }
 }

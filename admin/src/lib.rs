@@ -1,6 +1,7 @@
 //! `jwt-auth-admin`: the operator's command line. Against `make dev` with no flags, against a
-//! deployed stack with `--stack NAME`. Every change it makes is logged on stderr as an audit line
-//! naming who ran it and the account's user id (never its name).
+//! deployed stack with `--stack NAME`. Every change it makes is logged as an audit line naming who
+//! ran it and the account's user id (never its name): on stderr, and against a stack in its
+//! `AdminAuditLogs` log group too.
 
 use std::path::PathBuf;
 
@@ -96,6 +97,8 @@ pub enum AdminError {
     NoSuchUser(Username),
     /// The stack cannot be found or lacks an output.
     Stack(String),
+    /// The change was made, but its audit line could not be written to the stack's log group.
+    Trail(String),
     /// DynamoDB failed.
     Store(StoreError),
 }
@@ -104,6 +107,7 @@ impl std::fmt::Display for AdminError {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Self::Invalid(reason) | Self::Stack(reason) => f.write_str(reason),
+            Self::Trail(reason) => write!(f, "done, but its audit line was not written: {reason}"),
             Self::NoSuchUser(name) => write!(f, "no user named {}", name.as_str()),
             Self::File(path, error) => write!(f, "{}: {error}", path.display()),
             Self::Store(error) => {
@@ -127,11 +131,61 @@ impl From<StoreError> for AdminError {
     }
 }
 
-/// Where the commands work, and who runs them.
+/// Where the commands work, who runs them, and where their changes are recorded.
 pub struct Target {
     pub tables: AccountTables,
     /// `local:<USER>` against `make dev`, the caller's IAM ARN against a stack.
     pub operator: String,
+    /// The stack's admin audit log group (none for `make dev`).
+    pub trail: Option<Trail>,
+}
+
+/// A CloudWatch Logs group the audit lines of this run go to, in a stream of the run's own,
+/// created with the first change.
+pub struct Trail {
+    client: aws_sdk_cloudwatchlogs::Client,
+    group: String,
+    stream: tokio::sync::OnceCell<String>,
+}
+
+impl Trail {
+    pub fn new(client: aws_sdk_cloudwatchlogs::Client, group: String) -> Self {
+        Self { client, group, stream: tokio::sync::OnceCell::new() }
+    }
+
+    async fn write(&self, line: &str) -> Result<(), AdminError> {
+        let failed = |e: String| AdminError::Trail(format!("{}: {e}", self.group));
+        let stream = self
+            .stream
+            .get_or_try_init(|| async {
+                let stream = format!("jwt-auth-admin-{}", ulid::Ulid::new());
+                let created = self
+                    .client
+                    .create_log_stream()
+                    .log_group_name(&self.group)
+                    .log_stream_name(&stream)
+                    .send()
+                    .await;
+                created
+                    .map(|_| stream)
+                    .map_err(|e| failed(aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e).to_string()))
+            })
+            .await?;
+        let event = aws_sdk_cloudwatchlogs::types::InputLogEvent::builder()
+            .timestamp(i64::try_from(unix_now_ms()).unwrap_or(i64::MAX))
+            .message(line)
+            .build()
+            .map_err(|e| failed(e.to_string()))?;
+        self.client
+            .put_log_events()
+            .log_group_name(&self.group)
+            .log_stream_name(stream)
+            .log_events(event)
+            .send()
+            .await
+            .map_err(|e| failed(aws_sdk_cloudwatchlogs::error::DisplayErrorContext(e).to_string()))?;
+        Ok(())
+    }
 }
 
 impl Target {
@@ -147,10 +201,8 @@ impl Target {
             call_log: None,
         };
         let aws = Aws::new(&settings);
-        Self {
-            tables: tables(&aws.dynamodb(), &target.tables),
-            operator: format!("local:{}", target.operator),
-        }
+        let operator = format!("local:{}", target.operator);
+        Self { tables: tables(&aws.dynamodb(), &target.tables), operator, trail: None }
     }
 
     /// The tables of the deployed stack `name`, from its outputs, with the caller's own AWS
@@ -192,7 +244,9 @@ impl Target {
             AdminError::Stack(format!("who is calling: {}", aws_sdk_sts::error::DisplayErrorContext(e)))
         })?;
         let operator = identity.arn().unwrap_or("unknown").to_owned();
-        Ok(Self { tables: tables(&aws_sdk_dynamodb::Client::new(&config), &names), operator })
+        let group = output("AdminAuditLogGroupName")?.into_owned();
+        let trail = Some(Trail::new(aws_sdk_cloudwatchlogs::Client::new(&config), group));
+        Ok(Self { tables: tables(&aws_sdk_dynamodb::Client::new(&config), &names), operator, trail })
     }
 }
 
@@ -216,9 +270,24 @@ fn username(raw: &str) -> Result<Username, AdminError> {
     Username::parse(raw).map_err(|e| AdminError::Invalid(format!("{raw:?}: {e}")))
 }
 
-/// Logs a change an operator made, on stderr, in the audit trail's shape.
-pub(crate) fn audit(target: &Target, action: &str, profile: &Profile) {
-    tracing::warn!(audit = "admin_action", action, operator = %target.operator, user_id = %profile.user_id, "security event");
+/// Records a change an operator made to one account: see [`record`].
+pub(crate) async fn audit(target: &Target, action: &str, profile: &Profile) -> Result<(), AdminError> {
+    record(target, action, "user_id", &profile.user_id).await
+}
+
+/// Records an operator's action (`action`, with `key` = `value`): on stderr, and in the stack's
+/// audit log group if any.
+pub(crate) async fn record(target: &Target, action: &str, key: &str, value: &str) -> Result<(), AdminError> {
+    let operator = target.operator.as_str();
+    match key {
+        "user_id" => {
+            tracing::warn!(audit = "admin_action", action, operator, user_id = value, "security event")
+        }
+        _ => tracing::warn!(audit = "admin_action", action, operator, detail = value, "security event"),
+    }
+    let Some(trail) = &target.trail else { return Ok(()) };
+    let line = json!({ "audit": "admin_action", "action": action, "operator": operator, key: value });
+    trail.write(&line.to_string()).await
 }
 
 /// Runs `command` on `target`.
@@ -271,7 +340,7 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
             let disable = matches!(command, Command::Disable { .. });
             let name = username(user)?;
             let profile = users.set_disabled(&name, disable).await?.ok_or(AdminError::NoSuchUser(name))?;
-            audit(target, if disable { "disable" } else { "enable" }, &profile);
+            audit(target, if disable { "disable" } else { "enable" }, &profile).await?;
             Ok(changed(&profile, if disable { "disabled" } else { "enabled" }))
         }
         Command::Unlock { user } => {
@@ -279,7 +348,7 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
             target.tables.attempts.clear_failures(&name).await?;
             let profile = users.find_profile(&name).await?;
             if let Some(profile) = &profile {
-                audit(target, "unlock", profile);
+                audit(target, "unlock", profile).await?;
             }
             let text = format!("{}: failed logins forgotten\n", name.as_str());
             Ok(Report { text, json: json!({ "username": name, "unlocked": true }) })
@@ -287,7 +356,7 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
         Command::Revoke { user } => {
             let profile = profile_of(username(user)?).await?;
             users.revoke_all_tokens(&profile.username, &profile.user_id).await?;
-            audit(target, "revoke", &profile);
+            audit(target, "revoke", &profile).await?;
             let after = profile_of(profile.username.clone()).await?;
             Ok(changed(&after, "every session ended"))
         }
@@ -303,7 +372,7 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
                 .map(|r| Role::parse(r).map_err(|e| AdminError::Invalid(e.to_string())))
                 .collect::<Result<Vec<_>, _>>()?;
             let profile = users.set_roles(&name, &roles).await?.ok_or(AdminError::NoSuchUser(name))?;
-            audit(target, "roles", &profile);
+            audit(target, "roles", &profile).await?;
             Ok(changed(&profile, &format!("roles {}", roles_text(&profile))))
         }
         Command::Import { file } => transfer::import(target, file).await,
@@ -318,7 +387,7 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
             }
             let profile = profile_of(name).await?;
             let erased = erasure::erase(&target.tables, &profile.account(), None).await?;
-            audit(target, "delete", &profile);
+            audit(target, "delete", &profile).await?;
             let text = format!(
                 "{} deleted: {} work items, {} sessions\n",
                 profile.username.as_str(),

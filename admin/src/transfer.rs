@@ -13,7 +13,7 @@ use auth_core::{
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::{AdminError, Report, Target, audit};
+use crate::{AdminError, Report, Target, audit, record};
 
 /// Users read from the table per page while exporting.
 const EXPORT_PAGE: u32 = 500;
@@ -100,7 +100,7 @@ pub async fn import(target: &Target, file: &Path) -> Result<Report, AdminError> 
         let outcome = match user {
             Ok(user) => match target.tables.users.create_user(&user).await? {
                 Creation::Created => {
-                    audit(target, "import", &profile(&user));
+                    audit(target, "import", &profile(&user)).await?;
                     imported += 1;
                     continue;
                 }
@@ -161,6 +161,8 @@ pub async fn export(target: &Target, file: &Path, with_hashes: bool) -> Result<R
     }
     out.flush().map_err(|e| AdminError::File(file.into(), e))?;
     let hashes = if with_hashes { "with" } else { "without" };
+    let what = format!("{exported} users, {hashes} password hashes");
+    record(target, "export", "detail", &what).await?;
     let text = format!("{exported} users exported to {} ({hashes} password hashes)\n", file.display());
     Ok(Report { text, json: json!({ "exported": exported, "file": file, "with_hashes": with_hashes }) })
 }

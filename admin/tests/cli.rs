@@ -298,9 +298,10 @@ fn every_command_has_help_and_a_wrong_one_is_refused_with_usage() {
 }
 
 #[tokio::test]
-async fn with_stack_the_tables_come_from_the_stacks_outputs_and_the_operator_from_sts() {
+async fn with_stack_the_tables_come_from_the_outputs_and_each_change_reaches_the_stacks_audit_log() {
     let Some(stack) = Stack::new().await else { return };
-    // moto stands in for CloudFormation and STS (`make test` runs it for Secrets Manager).
+    // moto stands in for CloudFormation, STS and CloudWatch Logs (`make test` runs it for Secrets
+    // Manager).
     let Some(moto) = local("AWS_ENDPOINT_URL_SECRETS_MANAGER") else { return };
     stack.user("joe").await;
     let config = aws_sdk_cloudformation::Config::builder()
@@ -311,9 +312,21 @@ async fn with_stack_the_tables_come_from_the_stacks_outputs_and_the_operator_fro
         .http_client(auth_core::aws::https_client())
         .build();
     let p = &stack.prefix;
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
+            .endpoint_url(&moto)
+            .http_client(auth_core::aws::https_client())
+            .build(),
+    );
+    let group = format!("{p}-admin-audit");
+    logs.create_log_group().log_group_name(&group).send().await.unwrap();
     let template = json!({
         "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
         "Outputs": {
+            "AdminAuditLogGroupName": {"Value": group},
             "UsersTableName": {"Value": format!("{p}-users")},
             "WorkItemsTableName": {"Value": format!("{p}-work")},
             "LoginAttemptsTableName": {"Value": format!("{p}-attempts")},
@@ -334,6 +347,7 @@ async fn with_stack_the_tables_come_from_the_stacks_outputs_and_the_operator_fro
                 .env_clear()
                 .env("AWS_ENDPOINT_URL_CLOUDFORMATION", &moto)
                 .env("AWS_ENDPOINT_URL_STS", &moto)
+                .env("AWS_ENDPOINT_URL_CLOUDWATCH_LOGS", &moto)
                 .env("AWS_ENDPOINT_URL_DYNAMODB", &stack.endpoint)
                 .env("AWS_REGION", "us-east-1")
                 // DynamoDB Local keeps tables per access key: the ones the tables were made with.
@@ -349,6 +363,25 @@ async fn with_stack_the_tables_come_from_the_stacks_outputs_and_the_operator_fro
     let operator = disabled.audit()[0]["operator"].as_str().unwrap().to_owned();
     assert!(operator.starts_with("arn:aws:"), "the caller's ARN: {operator}");
     assert!(stack.users().find_user(&Username::parse("joe").unwrap()).await.unwrap().unwrap().disabled);
+    assert!(run(&["--stack", p, "roles", "joe", "support"]).ok);
+    assert!(run(&["--stack", p, "show", "joe"]).ok, "a read writes no audit line");
+    let file = std::env::temp_dir().join(format!("{p}-export.jsonl"));
+    let exported = run(&["--stack", p, "export", file.to_str().unwrap(), "--with-hashes"]);
+    assert!(exported.ok, "{}", exported.stderr);
+    std::fs::remove_file(&file).unwrap();
+    let events = logs.filter_log_events().log_group_name(&group).send().await.unwrap();
+    let lines: Vec<Value> =
+        events.events().iter().map(|e| serde_json::from_str(e.message().unwrap()).unwrap()).collect();
+    let actions: Vec<&str> = lines.iter().map(|l| l["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["disable", "roles", "export"], "one line a change, in the run's order: {lines:?}");
+    assert_eq!(lines[2]["detail"], "1 users, with password hashes");
+    for line in &lines {
+        assert_eq!(
+            (line["audit"].as_str(), line["operator"].as_str()),
+            (Some("admin_action"), Some(operator.as_str()))
+        );
+        assert!(!line.to_string().contains("\"joe\""), "the trail names no one: {line}");
+    }
     let missing = run(&["--stack", "no-such-stack", "show", "joe"]);
     assert!(missing.reason().contains("no-such-stack"), "{}", missing.stderr);
 }

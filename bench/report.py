@@ -466,6 +466,56 @@ def section_erase(results):
     return lines
 
 
+DYNAMODB_WRITE_UNIT_PRICE = 0.625  # USD per million on-demand write request units, us-east-1
+
+
+def section_source_limit(results):
+    """Extra: what the per-source limit on /auth and /refresh costs a request, and the managed
+    alternatives' list prices."""
+    lines = ["## Extra: the per-source limit on /auth and /refresh", "",
+             "In one process on DynamoDB Local, on the machine above (`cargo run --release -p auth-core "
+             "--example source_limit_cost`): `Throttle::admit` for one source, every request counted "
+             "and let through, which is one `UpdateItem` (`ADD hits :one SET expires_at`) on the "
+             "source's counter in the login-attempts table. The write request units are those "
+             "DynamoDB Local reports for the same `UpdateItem` sent with `ReturnConsumedCapacity`. "
+             "DynamoDB Local is on loopback, so the latency is a floor, not an in-region figure: AWS "
+             "describes DynamoDB's typical latency as single-digit milliseconds, which was not "
+             "measured here.", ""]
+    doc = load_json(results / "source_limit.json")
+    if doc is None:
+        lines += [NOT_MEASURED, ""]
+    else:
+        admit = doc["admit_us"]
+        rows = [["`Throttle::admit` (one `UpdateItem`)", fmt(median(admit)), fmt(p90(admit)),
+                 fmt(quantile(admit, 0.99))]]
+        units, first = doc["write_units"], doc.get("write_units_first", doc["write_units"])
+        first_text = ("the same for the first of a window, which creates the counter" if first == units
+                      else f"{first:g} for the first of a window, which creates the counter")
+        warm = (f", after {doc['warm_up']:,} untimed ones that warm DynamoDB Local's JVM"
+                if doc.get("warm_up") else "")
+        lines += table(["Counted request", "median µs", "p90 µs", "p99 µs"], rows) + [
+            f"{doc['rounds']:,} requests{warm}. Write request units a request: {units:g} ({first_text}): "
+            f"${fmt(units * DYNAMODB_WRITE_UNIT_PRICE, 3)} per million `/auth` and `/refresh` requests "
+            "on demand.", ""]
+    return lines + [
+        "What the alternatives cost, at us-east-1 list prices:", "",
+        "- **This counter**: one write request unit per `/auth` or `/refresh` request "
+        f"(${DYNAMODB_WRITE_UNIT_PRICE} per million on demand) and one `UpdateItem` of latency in "
+        "those two routes' path; no other route pays anything. Counts are exact, per IPv4 address or "
+        "IPv6 /64, in fixed one-minute windows (a burst across a window's end can reach twice the "
+        "limit).",
+        "- **CloudFront + AWS WAF** (WAF cannot be attached to an HTTP API): $5 a month per web ACL, "
+        "$1 a month per rule and $0.60 per million requests inspected, plus CloudFront's $1.00 per "
+        "million HTTPS requests (US and Europe, first tier), on every route, not only the two, and a "
+        "network hop more. Rate-based rules count over windows of 60 s or more, with a lowest limit "
+        "of 10, and apply it \"near the limit\", not exactly; they count per IP address, and AWS "
+        "documents no grouping of IPv6 addresses by prefix. Behind CloudFront, `requestContext.http.sourceIp` is CloudFront's "
+        "address, so the audit trail and any per-source counting of our own would have to trust a "
+        "forwarded header.",
+        "- **REST API + AWS WAF**: $3.50 per million requests against the HTTP API's $1.00, on every "
+        "route, plus WAF's fees as above and the same rate-based rules."]
+
+
 # ---------------------------------------------------------------- document and chart
 
 def header(machine):
@@ -568,7 +618,8 @@ def main():
                 section_list_work(results, findings),
                 section_http_413(results),
                 section_revocation(results),
-                section_erase(results)]
+                section_erase(results),
+                section_source_limit(results)]
     chart_path = Path(os.path.relpath(args.chart, args.out.parent)).as_posix()
     analysis_file = Path(__file__).with_name("ANALYSIS.md")
     analysis = analysis_file.read_text(encoding="utf-8") if analysis_file.exists() else ""

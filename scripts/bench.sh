@@ -11,8 +11,8 @@ cd "$ROOT"
 
 mode="${BENCH_MODE:-full}"
 case "$mode" in
-  full) events=10000 processes=5 rounds=3 cold=300 cold_peers=60 warm=10000 warm_runs=8 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 revocation_rounds=2000 erase_sizes="1000 5000 10000" ;;
-  smoke) events=300 processes=2 rounds=1 cold=2 cold_peers=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 revocation_rounds=20 erase_sizes="20 60" ;;
+  full) events=10000 processes=5 rounds=3 cold=300 cold_peers=60 warm=10000 warm_runs=8 slow=50 argon=20 argon_scaled=5 others=100,100000 samples=200 revocation_rounds=2000 erase_sizes="1000 5000 10000" source_limit_rounds=2000 ;;
+  smoke) events=300 processes=2 rounds=1 cold=2 cold_peers=2 warm=200 warm_runs=1 slow=3 argon=2 argon_scaled=1 others=10,100 samples=5 revocation_rounds=20 erase_sizes="20 60" source_limit_rounds=20 ;;
   *) die "BENCH_MODE must be full or smoke" ;;
 esac
 out="$ROOT/target/bench"
@@ -39,12 +39,12 @@ if [ "$mode" = full ]; then
   log "release build of the functions, the floors and variants, then the harness"
   cargo build --release --locked "${measured[@]}"
   cargo build --release --locked -p bench -p bench-hash -p auth-core
-  cargo build --release --locked -p auth-core --example revocation_cost --example erase_cost
+  cargo build --release --locked -p auth-core --example revocation_cost --example erase_cost --example source_limit_cost
   bin="$ROOT/target/release"
 else
   cargo build --locked "${measured[@]}"
   cargo build --locked -p bench -p bench-hash -p auth-core
-  cargo build --locked -p auth-core --example revocation_cost --example erase_cost
+  cargo build --locked -p auth-core --example revocation_cost --example erase_cost --example source_limit_cost
   bin="$ROOT/target/debug"
 fi
 
@@ -73,6 +73,9 @@ use_local_aws "$ddb_port"
 use_tables "bench-$$"
 JWT_SECRET="$(random_secret)"
 export JWT_SECRET
+# Every benchmark event comes from one address: the per-source counters are written as deployed,
+# but never refuse, so each invocation measures the whole login or rotation.
+export AUTH_SOURCE_LIMIT_PER_MINUTE=1000000 REFRESH_SOURCE_LIMIT_PER_MINUTE=1000000
 "$bin/create-tables"
 
 log "2. authorizer in process: $events events, ours and the peers"
@@ -220,6 +223,9 @@ log "an uncached authorizer decision: the token alone, then with the account and
 log "deleting an account as its work items grow: $erase_sizes"
 # shellcheck disable=SC2086 # the sizes are words
 "$bin/examples/erase_cost" "$results/erase.json" $erase_sizes
+
+log "the per-source limit on /auth and /refresh: $source_limit_rounds counted requests from one source"
+"$bin/examples/source_limit_cost" "$results/source_limit.json" "$source_limit_rounds"
 
 if [ "$mode" = full ]; then
   report=(--out BENCHMARKS.md --chart bench/chart.svg)

@@ -17,6 +17,7 @@ const DOMAIN: &[&str] = &[
     "users",
     "work",
     "passwords",
+    "passwords::foreign",
     "lockout",
     "refresh",
     "keys",

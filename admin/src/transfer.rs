@@ -8,7 +8,7 @@ use std::{
 
 use auth_core::{
     passwords::PasswordHash,
-    users::{CreateUser, Creation, ListUsers, Profile, Role, User, Username},
+    users::{CreateUser, Creation, ListUsers, Role, User, Username},
 };
 use serde::{Deserialize, Serialize};
 use serde_json::json;
@@ -100,7 +100,7 @@ pub async fn import(target: &Target, file: &Path) -> Result<Report, AdminError> 
         let outcome = match user {
             Ok(user) => match target.tables.users.create_user(&user).await? {
                 Creation::Created => {
-                    audit(target, "import", &profile(&user)).await?;
+                    audit(target, "import", &user.profile()).await?;
                     imported += 1;
                     continue;
                 }
@@ -117,17 +117,6 @@ pub async fn import(target: &Target, file: &Path) -> Result<Report, AdminError> 
     let skipped: Vec<_> =
         skipped.into_iter().map(|(line, reason)| json!({ "line": line, "reason": reason })).collect();
     Ok(Report { text, json: json!({ "imported": imported, "skipped": skipped }) })
-}
-
-fn profile(user: &User) -> Profile {
-    Profile {
-        username: user.username.clone(),
-        user_id: user.user_id.clone(),
-        created_at: user.created_at.clone(),
-        token_version: user.token_version,
-        disabled: user.disabled,
-        roles: user.roles.clone(),
-    }
 }
 
 /// Writes every user to the new file `file`; with `with_hashes`, their password hashes too, and

@@ -58,6 +58,18 @@ pub struct User {
 }
 
 impl User {
+    /// The user as an operator sees them: all but the password hash.
+    pub fn profile(&self) -> Profile {
+        Profile {
+            username: self.username.clone(),
+            user_id: self.user_id.clone(),
+            created_at: self.created_at.clone(),
+            token_version: self.token_version,
+            disabled: self.disabled,
+            roles: self.roles.clone(),
+        }
+    }
+
     /// The user as the checks that never see a password know it.
     pub fn account(&self) -> Account {
         Account {

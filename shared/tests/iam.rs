@@ -35,22 +35,36 @@ fn one_or_many(value: &Value) -> Vec<&Value> {
     value.as_sequence().map_or_else(|| vec![value], |s| s.iter().collect())
 }
 
+/// Every function of the template, by its binary's name.
+fn functions(template: &Value) -> impl Iterator<Item = (String, &Value)> {
+    let resources = template["Resources"].as_mapping().unwrap().values();
+    resources.filter(|r| r["Type"].as_str() == Some("AWS::Serverless::Function")).map(|resource| {
+        (resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned(), resource)
+    })
+}
+
+/// Every statement of a function's inline policies.
+fn statements(function: &Value) -> impl Iterator<Item = &Value> {
+    let policies = function["Properties"]["Policies"].as_sequence().into_iter().flatten();
+    policies.flat_map(|p| p["Statement"].as_sequence().into_iter().flatten())
+}
+
+/// The attribute names a statement's `dynamodb:Attributes` condition allows, if it has one.
+fn attributes_condition(statement: &Value) -> Option<BTreeSet<String>> {
+    let names = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"].as_sequence()?;
+    Some(names.iter().filter_map(Value::as_str).map(str::to_owned).collect())
+}
+
 /// Every `dynamodb:*` grant of every function, and the functions behind the authorizer.
 fn grants(template: &Value) -> (BTreeSet<Permission>, BTreeSet<String>) {
     let (mut granted, mut behind_authorizer) = (BTreeSet::new(), BTreeSet::new());
-    for resource in template["Resources"].as_mapping().unwrap().values() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        let properties = &resource["Properties"];
-        if let Some(events) = properties["Events"].as_mapping()
+    for (binary, resource) in functions(template) {
+        if let Some(events) = resource["Properties"]["Events"].as_mapping()
             && events.values().any(|e| !e["Properties"]["Auth"]["Authorizer"].is_null())
         {
             behind_authorizer.insert(binary.clone());
         }
-        let policies = properties["Policies"].as_sequence().into_iter().flatten();
-        for statement in policies.flat_map(|p| p["Statement"].as_sequence().into_iter().flatten()) {
+        for statement in statements(resource) {
             assert_eq!(statement["Effect"].as_str(), Some("Allow"));
             for action in one_or_many(&statement["Action"]).into_iter().filter_map(Value::as_str) {
                 let Some(action) = action.strip_prefix("dynamodb:") else { continue };
@@ -216,13 +230,8 @@ fn only_the_functions_that_mint_sessions_or_check_passwords_can_read_the_server_
 /// `None` for a statement without an attribute condition (the whole item).
 fn user_reads_allowed(template: &Value) -> BTreeMap<String, Option<BTreeSet<String>>> {
     let mut allowed = BTreeMap::new();
-    for resource in template["Resources"].as_mapping().unwrap().values() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        let policies = resource["Properties"]["Policies"].as_sequence().into_iter().flatten();
-        for statement in policies.flat_map(|p| p["Statement"].as_sequence().into_iter().flatten()) {
+    for (binary, resource) in functions(template) {
+        for statement in statements(resource) {
             let gets =
                 one_or_many(&statement["Action"]).iter().any(|a| a.as_str() == Some("dynamodb:GetItem"));
             let users = one_or_many(&statement["Resource"])
@@ -232,14 +241,10 @@ fn user_reads_allowed(template: &Value) -> BTreeMap<String, Option<BTreeSet<Stri
             if !(gets && users) {
                 continue;
             }
-            let condition = &statement["Condition"];
-            let attributes =
-                condition["ForAllValues:StringEquals"]["dynamodb:Attributes"].as_sequence().map(|names| {
-                    names.iter().filter_map(Value::as_str).map(str::to_owned).collect::<BTreeSet<_>>()
-                });
+            let attributes = attributes_condition(statement);
             if attributes.is_some() {
                 assert_eq!(
-                    condition["StringEqualsIfExists"]["dynamodb:Select"].as_str(),
+                    statement["Condition"]["StringEqualsIfExists"]["dynamodb:Select"].as_str(),
                     Some("SPECIFIC_ATTRIBUTES"),
                     "{binary}: without Select, a GetItem that projects nothing reads the whole item"
                 );
@@ -304,18 +309,9 @@ fn the_functions_read_only_the_user_attributes_iam_lets_them() {
 /// condition (any attribute).
 fn writes_allowed(template: &Value) -> BTreeMap<Permission, Option<BTreeSet<String>>> {
     let mut allowed = BTreeMap::new();
-    for resource in template["Resources"].as_mapping().unwrap().values() {
-        if resource["Type"].as_str() != Some("AWS::Serverless::Function") {
-            continue;
-        }
-        let binary = resource["Metadata"]["BuildProperties"]["Binary"].as_str().unwrap().to_owned();
-        let policies = resource["Properties"]["Policies"].as_sequence().into_iter().flatten();
-        for statement in policies.flat_map(|p| p["Statement"].as_sequence().into_iter().flatten()) {
-            let attributes = statement["Condition"]["ForAllValues:StringEquals"]["dynamodb:Attributes"]
-                .as_sequence()
-                .map(|names| {
-                    names.iter().filter_map(Value::as_str).map(str::to_owned).collect::<BTreeSet<_>>()
-                });
+    for (binary, resource) in functions(template) {
+        for statement in statements(resource) {
+            let attributes = attributes_condition(statement);
             for action in one_or_many(&statement["Action"]).into_iter().filter_map(Value::as_str) {
                 let Some(action @ ("UpdateItem" | "PutItem")) = action.strip_prefix("dynamodb:") else {
                     continue;

@@ -164,11 +164,13 @@ impl UserTable {
         (projection, names)
     }
 
-    /// One conditional `UpdateItem` on an existing user, returning the profile after it.
+    /// One conditional `UpdateItem` on an existing user, with the expression's placeholders for
+    /// names and values, returning the profile after it.
     async fn update_profile(
         &self,
         username: &Username,
         update: &str,
+        names: &[(&str, &str)],
         values: Vec<(&str, AttributeValue)>,
     ) -> Result<Option<Profile>, StoreError> {
         let mut request = self
@@ -179,9 +181,8 @@ impl UserTable {
             .update_expression(update)
             .condition_expression("attribute_exists(user_id)")
             .return_values(ReturnValue::AllNew);
-        if update.contains("#roles") {
-            // `roles` is one of DynamoDB's reserved words.
-            request = request.expression_attribute_names("#roles", "roles");
+        for (placeholder, name) in names {
+            request = request.expression_attribute_names(*placeholder, *name);
         }
         for (name, value) in values {
             request = request.expression_attribute_values(name, value);
@@ -248,6 +249,9 @@ impl ListUsers for UserTable {
     }
 }
 
+/// `roles` is one of DynamoDB's reserved words: expressions name it through a placeholder.
+const ROLES: &[(&str, &str)] = &[("#roles", "roles")];
+
 impl ManageUsers for UserTable {
     #[tracing::instrument(name = "store find profile", skip_all)]
     async fn find_profile(&self, username: &Username) -> Result<Option<Profile>, StoreError> {
@@ -274,18 +278,18 @@ impl ManageUsers for UserTable {
             ("SET disabled = :d", Vec::new())
         };
         values.push((":d", AttributeValue::Bool(disabled)));
-        self.update_profile(username, update, values).await
+        self.update_profile(username, update, &[], values).await
     }
 
     #[tracing::instrument(name = "store set roles", skip_all)]
     async fn set_roles(&self, username: &Username, roles: &[Role]) -> Result<Option<Profile>, StoreError> {
         if roles.is_empty() {
-            return self.update_profile(username, "REMOVE #roles", Vec::new()).await;
+            return self.update_profile(username, "REMOVE #roles", ROLES, Vec::new()).await;
         }
         let mut names: Vec<&str> = roles.iter().map(Role::as_str).collect();
         names.sort_unstable();
         names.dedup();
         let list = AttributeValue::L(names.into_iter().map(|r| AttributeValue::S(r.to_owned())).collect());
-        self.update_profile(username, "SET #roles = :r", vec![(":r", list)]).await
+        self.update_profile(username, "SET #roles = :r", ROLES, vec![(":r", list)]).await
     }
 }

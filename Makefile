@@ -10,9 +10,9 @@ test:
 
 ## Rotate the local signing key: the current one becomes the previous one (restart `make dev`).
 rotate-local-key:
-	@test -s .local/jwt-secret || { echo "no local key yet: run make dev first"; exit 1; }
-	@mv .local/jwt-secret .local/jwt-previous-secret
-	@(umask 077 && python3 -c 'import secrets; print(secrets.token_urlsafe(48))' > .local/jwt-secret)
+	@test -s .local/jwt-private-key.pem || { echo "no local key yet: run make dev first"; exit 1; }
+	@mv .local/jwt-private-key.pem .local/jwt-previous-private-key.pem
+	@cargo run --quiet -p auth-core --features keygen --bin local-key -- .local/jwt-private-key.pem
 	@echo "rotated: restart make dev; tokens signed with the previous key stay valid"
 
 ## Benchmarks beside the Python and Node peers; writes BENCHMARKS.md and bench/chart.svg (~20 min).

@@ -21,13 +21,13 @@ stop_on_exit
 start_dynamodb "$DYNAMODB_PORT" "$LOCAL/dynamodb"
 use_local_aws "$DYNAMODB_PORT"
 
-secret_file="$LOCAL/jwt-secret"
-if [ ! -s "$secret_file" ]; then
-  log "creating a random local signing secret in .local/jwt-secret"
-  (umask 077 && random_secret >"$secret_file")
+key_file="$LOCAL/jwt-private-key.pem"
+if [ ! -s "$key_file" ]; then
+  log "creating a local RSA signing key in .local/jwt-private-key.pem"
+  cargo run --quiet -p auth-core --features keygen --bin local-key -- "$key_file"
 fi
-JWT_SECRET="$(cat "$secret_file")"
-export JWT_SECRET
+JWT_PRIVATE_KEY="$(cat "$key_file")"
+export JWT_PRIVATE_KEY
 server_secret_file="$LOCAL/server-secret"
 if [ ! -s "$server_secret_file" ]; then
   log "creating a random local server secret in .local/server-secret"
@@ -36,14 +36,14 @@ fi
 SERVER_SECRET="$(cat "$server_secret_file")"
 export SERVER_SECRET
 # After `make rotate-local-key`, tokens signed with the previous key keep working.
-if [ -s "$LOCAL/jwt-previous-secret" ]; then
-  JWT_PREVIOUS_SECRET="$(cat "$LOCAL/jwt-previous-secret")"
-  export JWT_PREVIOUS_SECRET
+if [ -s "$LOCAL/jwt-previous-private-key.pem" ]; then
+  JWT_PREVIOUS_PRIVATE_KEY="$(cat "$LOCAL/jwt-previous-private-key.pem")"
+  export JWT_PREVIOUS_PRIVATE_KEY
 fi
 export USERS_TABLE="${USERS_TABLE:-jwt-auth-users}" WORK_ITEMS_TABLE="${WORK_ITEMS_TABLE:-jwt-auth-work-items}"
 export LOGIN_ATTEMPTS_TABLE="${LOGIN_ATTEMPTS_TABLE:-jwt-auth-login-attempts}"
 export REFRESH_TOKENS_TABLE="${REFRESH_TOKENS_TABLE:-jwt-auth-refresh-tokens}"
-cargo run --quiet -p auth-core --bin create-tables
+cargo run --quiet -p auth-core --features keygen --bin create-tables
 
 log "API on http://127.0.0.1:$API_PORT  (POST /signup /auth /refresh /logout, GET|POST /work, GET|DELETE /sessions, POST /password, GET|DELETE /account); Ctrl-C stops"
 cargo lambda watch --invoke-address 127.0.0.1 --invoke-port "$API_PORT" </dev/null &

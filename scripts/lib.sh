@@ -33,6 +33,20 @@ ensure_python_test_tools() {
     log "installing schemathesis and moto into .local/venv"
     "$LOCAL/venv/bin/pip" install --quiet "schemathesis==4.*" "moto[server]==5.*"
   fi
+  # PyJWT verifies our tokens from the JWKS URL alone, as a Python service would (tests/interop.rs).
+  if ! "$LOCAL/venv/bin/python" -c 'import jwt, cryptography' 2>/dev/null; then
+    log "installing PyJWT into .local/venv"
+    "$LOCAL/venv/bin/pip" install --quiet "PyJWT[crypto]==2.15.*"
+  fi
+}
+
+# Node jose verifies our tokens from the JWKS URL alone, as a Node service would (tests/interop.rs).
+ensure_node_test_tools() {
+  command -v node >/dev/null && command -v npm >/dev/null || die "Node.js 20 or later is required by the tests (https://nodejs.org)"
+  if [ ! -d "$ROOT/shared/tests/interop/node_modules/jose" ]; then
+    log "installing jose into shared/tests/interop/node_modules"
+    (cd "$ROOT/shared/tests/interop" && npm ci --silent --no-audit --no-fund)
+  fi
 }
 
 # checkov (tests only) scans template.yaml. A venv of its own: it pins many of its dependencies,

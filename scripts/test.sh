@@ -11,6 +11,7 @@ if [ -n "${CI:-}" ] && [ "$fuzz_seconds" -le 0 ]; then fuzz_seconds=15; fi
 
 ensure_tools
 ensure_python_test_tools
+ensure_node_test_tools
 ensure_checkov
 if [ "$fuzz_seconds" -gt 0 ]; then ensure_fuzz; fi
 
@@ -34,18 +35,24 @@ start_secrets_manager "$(free_port)"
 # The API under `cargo lambda watch` gets its own tables and a fresh random secret.
 suffix="$(date +%s)-$$"
 use_tables "e2e-$suffix"
-JWT_SECRET="$(random_secret)" SERVER_SECRET="$(random_secret)"
+key_file="$LOCAL/jwt-private-key-$suffix.pem"
+cargo run --quiet --locked -p auth-core --features keygen --bin local-key -- "$key_file"
+JWT_PRIVATE_KEY="$(cat "$key_file")" SERVER_SECRET="$(random_secret)"
+rm -f "$key_file"
 export SERVER_SECRET
 # A short grace window lets the end-to-end tests see reuse detection without waiting long.
 # Revocation must show at once in the end-to-end tests; the account-check cache has unit tests.
-export JWT_SECRET REFRESH_GRACE_SECONDS=1 ACCOUNT_CHECK_CACHE_SECONDS=0
+export JWT_PRIVATE_KEY REFRESH_GRACE_SECONDS=1 ACCOUNT_CHECK_CACHE_SECONDS=0
 # `cargo lambda watch` sends every request from 127.0.0.1: the per-source limits stay on (each
 # request still writes its counter, for tests/iam.rs) but high enough for the whole suite; the
 # DynamoDB Local suite shows them refusing, on events from several addresses.
 export AUTH_SOURCE_LIMIT_PER_MINUTE=1000000 REFRESH_SOURCE_LIMIT_PER_MINUTE=1000000
-cargo run --quiet --locked -p auth-core --bin create-tables
+cargo run --quiet --locked -p auth-core --features keygen --bin create-tables
 
 watch_port="$(free_port)"
+# The issuer is the API's own URL, as deployed: discovery is then served under it.
+export JWT_ISSUER="http://127.0.0.1:$watch_port"
+export INTEROP_PYTHON="$LOCAL/venv/bin/python"
 log "starting cargo lambda watch on 127.0.0.1:$watch_port"
 # Its functions log the DynamoDB permissions their calls need, for tests/iam.rs (debug builds).
 call_log="$LOCAL/dynamodb-calls-$suffix.log"

@@ -4,7 +4,7 @@
 
 use auth_core::{
     identity::token_from_authorization,
-    keys::SigningSecret,
+    keys::PrivateKey,
     tokens::{TokenService, TokenSettings},
 };
 use libfuzzer_sys::fuzz_target;
@@ -14,7 +14,7 @@ const NOW: u64 = 1_800_000_000;
 fuzz_target!(|data: &[u8]| {
     thread_local! {
         static TOKENS: TokenService = TokenService::new(
-            &SigningSecret::new(b"fuzzing-only-secret-0123456789-abcdefgh".to_vec()).unwrap(),
+            &PrivateKey::from_pem(include_str!("../../shared/tests/fixtures/test-only-rsa-1.pem")).unwrap(),
             TokenSettings::default(),
         );
     }
@@ -22,7 +22,7 @@ fuzz_target!(|data: &[u8]| {
     TOKENS.with(|tokens| {
         let token = token_from_authorization(text).unwrap_or(text);
         if let Ok(claims) = tokens.verify(token, NOW) {
-            // Only a genuine token can get here: the fuzzer cannot forge an HMAC.
+            // Only a genuine token can get here: the fuzzer cannot forge an RSA signature.
             panic!("a fuzzed token verified: {claims:?}");
         }
     });

@@ -13,7 +13,7 @@ use aws_credential_types::Credentials;
 use crate::{
     aws::{AwsSettings, CallLogTarget},
     identity::{ACCOUNT_CHECK_CACHE_RANGE, DEFAULT_ACCOUNT_CHECK_CACHE},
-    keys::{KeyError, ServerSecret, SigningKeys, SigningSecret},
+    keys::{KeyError, KeyMaterial, KeySet, PrivateKey, ServerSecret, secrets_manager::Half},
     logging::{self, LogSettings},
     refresh::{
         DEFAULT_GRACE, DEFAULT_REFRESH_TTL, DEFAULT_SESSION_MAX, GRACE_RANGE, REFRESH_TTL_RANGE,
@@ -37,12 +37,14 @@ pub const REFRESH_TOKEN_TTL_SECONDS: &str = "REFRESH_TOKEN_TTL_SECONDS";
 pub const REFRESH_GRACE_SECONDS: &str = "REFRESH_GRACE_SECONDS";
 /// Absolute session lifetime in seconds.
 pub const SESSION_MAX_SECONDS: &str = "SESSION_MAX_SECONDS";
-/// The Secrets Manager secret holding the signing keys (deployed).
-pub const JWT_SECRET_ARN: &str = "JWT_SECRET_ARN";
-/// The signing key itself (local).
-pub const JWT_SECRET: &str = "JWT_SECRET";
-/// The signing key before the last local rotation.
-pub const JWT_PREVIOUS_SECRET: &str = "JWT_PREVIOUS_SECRET";
+/// The Secrets Manager secret holding the private signing keys (deployed signers).
+pub const JWT_PRIVATE_KEY_ARN: &str = "JWT_PRIVATE_KEY_ARN";
+/// The Secrets Manager secret holding their public halves (deployed verifiers).
+pub const JWT_PUBLIC_KEYS_ARN: &str = "JWT_PUBLIC_KEYS_ARN";
+/// The private signing key itself, PKCS#8 PEM (local).
+pub const JWT_PRIVATE_KEY: &str = "JWT_PRIVATE_KEY";
+/// The private key before the last local rotation.
+pub const JWT_PREVIOUS_PRIVATE_KEY: &str = "JWT_PREVIOUS_PRIVATE_KEY";
 /// The Secrets Manager secret holding the server secret (deployed).
 pub const SERVER_SECRET_ARN: &str = "SERVER_SECRET_ARN";
 /// The server secret itself (local).
@@ -104,8 +106,10 @@ pub struct DevTarget {
     pub operator: String,
 }
 
-/// The variables that name a signing key, as the error for a function that needs one says.
-pub const KEY_VARIABLES: &str = "JWT_SECRET_ARN (deployed) or JWT_SECRET (local)";
+/// The variables that name a private key, as the error for a function that signs says.
+pub const PRIVATE_KEY_VARIABLES: &str = "JWT_PRIVATE_KEY_ARN (deployed) or JWT_PRIVATE_KEY (local)";
+/// The variables that name the public keys, as the error for a function that verifies says.
+pub const PUBLIC_KEY_VARIABLES: &str = "JWT_PUBLIC_KEYS_ARN (deployed) or JWT_PRIVATE_KEY (local)";
 /// The variables that name the server secret, likewise.
 pub const SERVER_SECRET_VARIABLES: &str = "SERVER_SECRET_ARN (deployed) or SERVER_SECRET (local)";
 
@@ -120,14 +124,14 @@ pub enum ConfigError {
     Key(#[from] KeyError),
 }
 
-/// Where the environment says a function's signing keys are.
+/// Where the environment says a function's keys are.
 #[derive(Debug)]
 pub enum KeyConfig {
-    /// `JWT_SECRET_ARN`: the secret in Secrets Manager (deployed).
-    SecretsManager { arn: String },
-    /// `JWT_SECRET` and optionally `JWT_PREVIOUS_SECRET` (local): fixed for the life of the
-    /// process.
-    Local(SigningKeys),
+    /// A secret in Secrets Manager holding one half of the keys (deployed).
+    SecretsManager { arn: String, half: Half },
+    /// `JWT_PRIVATE_KEY` and optionally `JWT_PREVIOUS_PRIVATE_KEY` (local), or their public
+    /// halves: fixed for the life of the process.
+    Local(KeySet),
     /// Neither: the function has no key.
     None,
 }
@@ -287,22 +291,39 @@ impl Config {
         self.seconds(ACCOUNT_CHECK_CACHE_SECONDS, DEFAULT_ACCOUNT_CHECK_CACHE, ACCOUNT_CHECK_CACHE_RANGE)
     }
 
-    /// `JWT_SECRET_ARN`, or `JWT_SECRET` and `JWT_PREVIOUS_SECRET`; both kinds set is an error.
-    pub fn keys(&self) -> Result<KeyConfig, ConfigError> {
-        match (self.optional(JWT_SECRET_ARN), self.optional(JWT_SECRET)) {
+    /// A signer's keys: `JWT_PRIVATE_KEY_ARN`, or `JWT_PRIVATE_KEY` and
+    /// `JWT_PREVIOUS_PRIVATE_KEY`; both kinds set is an error.
+    pub fn private_keys(&self) -> Result<KeyConfig, ConfigError> {
+        self.keys(JWT_PRIVATE_KEY_ARN, Half::Private)
+    }
+
+    /// A verifier's keys: `JWT_PUBLIC_KEYS_ARN`, or locally the public halves of
+    /// `JWT_PRIVATE_KEY` and `JWT_PREVIOUS_PRIVATE_KEY`; both kinds set is an error.
+    pub fn public_keys(&self) -> Result<KeyConfig, ConfigError> {
+        self.keys(JWT_PUBLIC_KEYS_ARN, Half::Public)
+    }
+
+    /// `JWT_PUBLIC_KEYS_ARN`, which rotation writes the public halves to.
+    pub fn public_keys_arn(&self) -> Result<String, ConfigError> {
+        self.required(JWT_PUBLIC_KEYS_ARN)
+    }
+
+    fn keys(&self, arn_variable: &'static str, half: Half) -> Result<KeyConfig, ConfigError> {
+        match (self.optional(arn_variable), self.optional(JWT_PRIVATE_KEY)) {
             (Some(_), Some(_)) => Err(ConfigError::Invalid {
-                name: JWT_SECRET,
-                reason: "set either JWT_SECRET or JWT_SECRET_ARN, not both".into(),
+                name: JWT_PRIVATE_KEY,
+                reason: format!("set either {JWT_PRIVATE_KEY} or {arn_variable}, not both"),
             }),
-            (Some(arn), None) => Ok(KeyConfig::SecretsManager { arn }),
-            (None, Some(current)) => Ok(KeyConfig::Local(SigningKeys {
-                current: SigningSecret::new(current.into_bytes())?,
-                previous: self
-                    .optional(JWT_PREVIOUS_SECRET)
-                    .map(|v| SigningSecret::new(v.into_bytes()))
-                    .transpose()?,
-                current_created: None,
-            })),
+            (Some(arn), None) => Ok(KeyConfig::SecretsManager { arn, half }),
+            (None, Some(current)) => {
+                let private = |pem: String| PrivateKey::from_pem(&pem).map(KeyMaterial::Private);
+                let keys = KeySet {
+                    current: private(current)?,
+                    previous: self.optional(JWT_PREVIOUS_PRIVATE_KEY).map(private).transpose()?,
+                    current_created: None,
+                };
+                Ok(KeyConfig::Local(if half == Half::Public { keys.public_only() } else { keys }))
+            }
             (None, None) => Ok(KeyConfig::None),
         }
     }
@@ -367,14 +388,34 @@ mod tests {
     const ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt";
     const SECRET: &str = "Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA";
 
+    const PEM: &str = crate::keys::test_keys::PEM[0];
+
     #[test]
     fn keys_come_from_secrets_manager_or_the_environment_never_both() {
-        let keys = |pairs: &[(&str, &str)]| Config::from_pairs(pairs).keys();
-        assert!(matches!(keys(&[(JWT_SECRET_ARN, ARN)]), Ok(KeyConfig::SecretsManager { .. })));
-        assert!(matches!(keys(&[(JWT_SECRET, SECRET)]), Ok(KeyConfig::Local(_))));
-        assert!(matches!(keys(&[]), Ok(KeyConfig::None)));
-        let both = keys(&[(JWT_SECRET_ARN, ARN), (JWT_SECRET, SECRET)]).unwrap_err();
-        assert!(matches!(both, ConfigError::Invalid { name: "JWT_SECRET", .. }), "{both}");
+        let private = |pairs: &[(&str, &str)]| Config::from_pairs(pairs).private_keys();
+        let public = |pairs: &[(&str, &str)]| Config::from_pairs(pairs).public_keys();
+        let deployed = private(&[(JWT_PRIVATE_KEY_ARN, ARN), (JWT_PUBLIC_KEYS_ARN, "other")]);
+        assert!(
+            matches!(deployed, Ok(KeyConfig::SecretsManager { half: Half::Private, ref arn }) if arn == ARN)
+        );
+        let deployed = public(&[(JWT_PRIVATE_KEY_ARN, "other"), (JWT_PUBLIC_KEYS_ARN, ARN)]);
+        assert!(
+            matches!(deployed, Ok(KeyConfig::SecretsManager { half: Half::Public, ref arn }) if arn == ARN)
+        );
+        assert!(matches!(private(&[(JWT_PRIVATE_KEY, PEM)]), Ok(KeyConfig::Local(_))));
+        assert!(matches!(private(&[]), Ok(KeyConfig::None)));
+        let both = private(&[(JWT_PRIVATE_KEY_ARN, ARN), (JWT_PRIVATE_KEY, PEM)]).unwrap_err();
+        assert!(matches!(both, ConfigError::Invalid { name: "JWT_PRIVATE_KEY", .. }), "{both}");
+        let both = public(&[(JWT_PUBLIC_KEYS_ARN, ARN), (JWT_PRIVATE_KEY, PEM)]).unwrap_err();
+        assert!(matches!(both, ConfigError::Invalid { name: "JWT_PRIVATE_KEY", .. }), "{both}");
+    }
+
+    #[test]
+    fn a_local_verifier_keeps_only_the_public_halves_of_the_local_keys() {
+        let Ok(KeyConfig::Local(keys)) = Config::from_pairs(&[(JWT_PRIVATE_KEY, PEM)]).public_keys() else {
+            panic!("local keys expected");
+        };
+        assert!(matches!(keys.current, KeyMaterial::Public(_)));
     }
 
     #[test]
@@ -389,11 +430,12 @@ mod tests {
     }
 
     #[test]
-    fn a_weak_local_key_stops_the_start() {
-        let weak = Config::from_pairs(&[(JWT_SECRET, "short")]).keys().unwrap_err();
-        assert!(matches!(weak, ConfigError::Key(KeyError::Weak(_))), "{weak}");
-        let previous = Config::from_pairs(&[(JWT_SECRET, SECRET), (JWT_PREVIOUS_SECRET, "aaaa")]).keys();
-        assert!(previous.is_err(), "the previous key must be strong too");
+    fn an_unusable_local_key_stops_the_start() {
+        let weak = Config::from_pairs(&[(JWT_PRIVATE_KEY, SECRET)]).private_keys().unwrap_err();
+        assert!(matches!(weak, ConfigError::Key(KeyError::Invalid(_))), "{weak}");
+        let previous =
+            Config::from_pairs(&[(JWT_PRIVATE_KEY, PEM), (JWT_PREVIOUS_PRIVATE_KEY, "aaaa")]).public_keys();
+        assert!(previous.is_err(), "the previous key must be usable too");
     }
 
     #[test]

@@ -45,6 +45,9 @@ pub enum ApiError {
     /// the token is fine, so this is no `401`.
     #[error("Password is incorrect")]
     WrongPassword,
+    /// The token is valid but does not grant the scope the route requires (403, RFC 6750 §3.1).
+    #[error("The access token does not grant the {0:?} scope")]
+    InsufficientScope(&'static str),
     /// Sign-up for a name that is taken (409).
     #[error("User already exists")]
     UserExists,
@@ -54,6 +57,9 @@ pub enum ApiError {
     /// The session named is not one of the caller's live sessions, whoever's it is (404).
     #[error("No such session")]
     NoSuchSession,
+    /// No route answers this path (404).
+    #[error("No such route")]
+    NotFound,
     /// A dependency is down or throttling; worth retrying soon (503).
     #[error("Service temporarily unavailable, retry shortly")]
     Unavailable(#[source] BoxError),
@@ -75,9 +81,9 @@ impl ApiError {
             Self::InvalidCredentials | Self::Unauthorized | Self::InvalidRefreshToken => {
                 StatusCode::UNAUTHORIZED
             }
-            Self::WrongPassword => StatusCode::FORBIDDEN,
+            Self::WrongPassword | Self::InsufficientScope(_) => StatusCode::FORBIDDEN,
             Self::UserExists | Self::AccountChanged => StatusCode::CONFLICT,
-            Self::NoSuchSession => StatusCode::NOT_FOUND,
+            Self::NoSuchSession | Self::NotFound => StatusCode::NOT_FOUND,
             Self::TooManyAttempts { .. } | Self::SourceLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             Self::Unavailable(_) => StatusCode::SERVICE_UNAVAILABLE,
             Self::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
@@ -103,6 +109,13 @@ impl ApiError {
             }
             Self::Unauthorized => {
                 headers.insert("www-authenticate", "Bearer".parse().expect("static header"));
+            }
+            Self::InsufficientScope(scope) => {
+                // A scope is a role name: lower-case letters, digits and `_-.:`, no quote.
+                let challenge = format!(r#"Bearer error="insufficient_scope", scope="{scope}""#);
+                if let Ok(value) = challenge.parse() {
+                    headers.insert("www-authenticate", value);
+                }
             }
             _ => {}
         }
@@ -175,6 +188,12 @@ mod tests {
 
     #[test]
     fn unauthorized_carries_a_bearer_challenge() {
+        let response = ApiError::InsufficientScope("reports:read").into_response();
+        assert_eq!(response.status(), 403);
+        assert_eq!(
+            response.headers()["www-authenticate"],
+            r#"Bearer error="insufficient_scope", scope="reports:read""#
+        );
         let response = ApiError::Unauthorized.into_response();
         assert_eq!(response.status(), 401);
         assert_eq!(response.headers()["www-authenticate"], "Bearer");

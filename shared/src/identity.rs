@@ -49,6 +49,8 @@ pub struct Identity {
     pub token_version: Option<u64>,
     /// The token's `exp`, so a cached authorizer decision cannot outlive the token.
     pub expires_at: u64,
+    /// What the token grants (its `scope`): space-separated, empty for nothing.
+    pub scope: String,
 }
 
 impl From<Claims> for Identity {
@@ -59,6 +61,7 @@ impl From<Claims> for Identity {
             session_id: claims.sid,
             token_version: Some(claims.ver),
             expires_at: claims.exp,
+            scope: claims.scope,
         }
     }
 }
@@ -66,8 +69,9 @@ impl From<Claims> for Identity {
 impl Identity {
     /// The context the authorizer returns to API Gateway for this identity.
     pub fn to_authorizer_context(&self) -> Value {
-        let mut context =
-            serde_json::json!({ "sub": self.user_id, "username": self.username, "exp": self.expires_at });
+        let mut context = serde_json::json!({
+            "sub": self.user_id, "username": self.username, "exp": self.expires_at, "scope": self.scope,
+        });
         if let Some(sid) = &self.session_id {
             context["sid"] = sid.as_str().into();
         }
@@ -91,7 +95,13 @@ impl Identity {
             session_id: text("sid"),
             token_version: number("ver"),
             expires_at: number("exp")?,
+            scope: context.get("scope").and_then(Value::as_str).unwrap_or_default().to_owned(),
         })
+    }
+
+    /// Whether the caller's token grants `scope`.
+    pub fn has_scope(&self, scope: &str) -> bool {
+        self.scope.split(' ').any(|s| s == scope)
     }
 }
 
@@ -247,12 +257,15 @@ mod tests {
             session_id: Some("01JSESSION".into()),
             token_version: Some(3),
             expires_at: 1_800_000_900,
+            scope: "admin reports:read".into(),
         };
         let context = identity.to_authorizer_context();
         assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), Some(identity.clone()));
-        let before_sessions = Identity { session_id: None, token_version: None, ..identity };
+        assert!(identity.has_scope("reports:read") && !identity.has_scope("reports"));
+        let before_sessions =
+            Identity { session_id: None, token_version: None, scope: String::new(), ..identity };
         let context = before_sessions.to_authorizer_context();
-        assert_eq!(context.as_object().unwrap().len(), 3, "{context}");
+        assert_eq!(context.as_object().unwrap().len(), 4, "{context}");
         assert_eq!(Identity::from_authorizer_context(context.as_object().unwrap()), Some(before_sessions));
     }
 

@@ -19,11 +19,7 @@ use ring::{digest, hmac};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 
-use crate::{
-    keys::{KeyRing, ServerSecret},
-    store::StoreError,
-    users::Account,
-};
+use crate::{keys::ServerSecret, store::StoreError, users::Account};
 
 /// Raw refresh tokens are this many random bytes.
 const TOKEN_BYTES: usize = 32;
@@ -119,30 +115,24 @@ impl std::fmt::Debug for RefreshToken {
     }
 }
 
-/// Derives each token's child with the server secret's key. Children derived before this
-/// version, from the signing keys, are still found: a retry within the grace window may straddle
-/// the upgrade.
-pub struct ChildDeriver(Vec<hmac::Key>);
+/// Derives each token's child with the server secret's key, so a retry within the grace window
+/// gets the same child again; signing-key rotations change no child.
+pub struct ChildDeriver(hmac::Key);
 
 impl ChildDeriver {
-    /// Children by `server`'s key; those of the signing keys in `ring` (before the server secret
-    /// existed) are found too.
-    pub fn new(server: &ServerSecret, ring: &KeyRing, now: u64) -> Self {
-        let (signing, other) = ring.signer(now);
-        let before_the_server_secret = std::iter::once(signing).chain(other).map(|key| {
-            hmac::Key::new(hmac::HMAC_SHA256, hmac::sign(key.hmac(), b"refresh-token-children/v1").as_ref())
-        });
-        Self(std::iter::once(server.children_key().clone()).chain(before_the_server_secret).collect())
+    /// Children by `server`'s key.
+    pub fn new(server: &ServerSecret) -> Self {
+        Self(server.children_key().clone())
     }
 
-    /// The child `parent` rotates to now.
+    /// The child `parent` rotates to.
     pub fn child_of(&self, parent: &RefreshToken) -> RefreshToken {
-        Self::derive(&self.0[0], parent)
+        Self::derive(&self.0, parent)
     }
 
-    /// The child `parent` rotated to, if derived with any of the keys.
+    /// The child `parent` rotated to, if it is the one whose hash is `child_hash`.
     pub fn find_child(&self, parent: &RefreshToken, child_hash: &str) -> Option<RefreshToken> {
-        self.0.iter().map(|key| Self::derive(key, parent)).find(|child| child.hash() == child_hash)
+        Some(self.child_of(parent)).filter(|child| child.hash() == child_hash)
     }
 
     fn derive(key: &hmac::Key, parent: &RefreshToken) -> RefreshToken {
@@ -321,21 +311,14 @@ pub trait ListSessions {
 mod tests {
     use super::*;
 
-    use crate::keys::{SigningKeys, SigningSecret};
-
     const SERVER: &[u8] = b"refresh-tests-server-secret-0123456789";
-    const SIGNING: &[u8] = b"refresh-tests-secret-0123456789-abcdef";
 
-    fn ring(signing: &[u8]) -> KeyRing {
-        KeyRing::new(&SigningKeys::single(SigningSecret::new(signing.to_vec()).unwrap()))
-    }
-
-    fn with_server(server: &[u8], signing: &[u8]) -> ChildDeriver {
-        ChildDeriver::new(&ServerSecret::new(server).unwrap(), &ring(signing), 1_800_000_000)
+    fn with_server(server: &[u8]) -> ChildDeriver {
+        ChildDeriver::new(&ServerSecret::new(server).unwrap())
     }
 
     fn deriver() -> ChildDeriver {
-        with_server(SERVER, SIGNING)
+        with_server(SERVER)
     }
 
     #[test]
@@ -364,28 +347,10 @@ mod tests {
         assert_eq!(child.expose(), deriver().child_of(&parent).expose());
         assert_ne!(child.expose(), parent.expose());
         assert!(RefreshToken::parse(child.expose()).is_some());
-        let other = with_server(b"another-secret-for-tests-0123456789-xyz", SIGNING);
+        let other = with_server(b"another-secret-for-tests-0123456789-xyz");
         assert_ne!(other.child_of(&parent).expose(), child.expose());
-    }
-
-    #[test]
-    fn a_signing_key_rotation_changes_no_child() {
-        let parent = RefreshToken::generate();
-        let rotated = with_server(SERVER, b"the-next-key-after-rotation-0123456789-q");
-        assert_eq!(rotated.child_of(&parent).expose(), deriver().child_of(&parent).expose());
+        assert_eq!(deriver().find_child(&parent, &child.hash()).unwrap().expose(), child.expose());
         assert!(deriver().find_child(&parent, "unrelated").is_none());
-    }
-
-    #[test]
-    fn a_child_derived_from_the_signing_key_before_the_server_secret_is_still_found() {
-        let parent = RefreshToken::generate();
-        let signing_derived = hmac::Key::new(
-            hmac::HMAC_SHA256,
-            hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, SIGNING), b"refresh-token-children/v1").as_ref(),
-        );
-        let before = ChildDeriver::derive(&signing_derived, &parent);
-        assert_ne!(deriver().child_of(&parent).expose(), before.expose(), "new children use the server key");
-        assert_eq!(deriver().find_child(&parent, &before.hash()).unwrap().expose(), before.expose());
     }
 
     #[test]

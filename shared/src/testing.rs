@@ -5,7 +5,7 @@ use std::{sync::Mutex, time::Duration};
 
 use crate::{
     erasure::EraseAccount,
-    keys::{BoxFuture, KeyError, KeySource, SigningKeys},
+    keys::{BoxFuture, KeyError, KeySet, KeySource},
     lockout::{Admission, FailedLogins, LoginAttempts, locked_until_ms},
     passwords::PasswordHash,
     refresh::{Family, FindSession, ListSessions, RefreshRecord, RefreshTokens, Rotation, SessionUse},
@@ -39,7 +39,7 @@ pub fn dynamodb_client_on(
 pub fn unreachable_key_source() -> Box<dyn KeySource> {
     struct Unreachable;
     impl KeySource for Unreachable {
-        fn load(&self, _: Duration) -> BoxFuture<'_, Result<SigningKeys, KeyError>> {
+        fn load(&self, _: Duration) -> BoxFuture<'_, Result<KeySet, KeyError>> {
             Box::pin(async { Err(KeyError::Unreadable("connection refused".into())) })
         }
     }

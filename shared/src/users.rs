@@ -78,6 +78,7 @@ impl User {
             created_at: self.created_at.clone(),
             token_version: self.token_version,
             disabled: self.disabled,
+            roles: self.roles.clone(),
         }
     }
 }
@@ -93,11 +94,19 @@ pub struct Account {
     pub token_version: u64,
     #[serde(default)]
     pub disabled: bool,
+    /// What the user's access tokens grant, as their `scope`.
+    #[serde(default)]
+    pub roles: Vec<Role>,
 }
 
 impl Account {
     /// The attributes an account read asks for: all of a user but the password hash.
-    pub const ATTRIBUTES: [&str; 5] = ["username", "user_id", "created_at", "token_version", "disabled"];
+    pub const ATTRIBUTES: [&str; 6] = Profile::ATTRIBUTES;
+
+    /// The user's roles as an access token's `scope`: space-separated, empty for none.
+    pub fn scope(&self) -> String {
+        self.roles.iter().map(Role::as_str).collect::<Vec<_>>().join(" ")
+    }
 }
 
 /// A role an operator gives a user: 1 to 64 lower-case ASCII letters, digits, `_`, `-`, `.`
@@ -154,6 +163,7 @@ impl Profile {
             created_at: self.created_at.clone(),
             token_version: self.token_version,
             disabled: self.disabled,
+            roles: self.roles.clone(),
         }
     }
 }

@@ -3,12 +3,12 @@
 //! or weak setting stops the function before it serves a request.
 
 use crate::{
-    api::{Callers, Issuer},
+    api::{Callers, Discovery, Issuer},
     audit::Audit,
     aws::Aws,
     config::{
-        Config, ConfigError, JWT_SECRET_ARN, KEY_VARIABLES, KeyConfig, SERVER_SECRET_VARIABLES,
-        ServerSecretConfig,
+        Config, ConfigError, JWT_PRIVATE_KEY_ARN, JWT_PUBLIC_KEYS_ARN, KeyConfig, PRIVATE_KEY_VARIABLES,
+        PUBLIC_KEY_VARIABLES, SERVER_SECRET_VARIABLES, ServerSecretConfig,
     },
     dynamodb::{AccountTables, LoginAttemptTable, RefreshTokenTable, UserTable, WorkItemTable},
     identity::Authenticator,
@@ -162,7 +162,7 @@ impl ChangePassword {
     pub async fn build(config: &Config) -> Result<Self, ConfigError> {
         let aws = aws(config);
         Ok(Self {
-            callers: behind_authorizer(config, &aws, config.keys()?)?,
+            callers: behind_authorizer(config, &aws, config.private_keys()?)?,
             issuer: issuer(config, &aws).await?,
             users: UserTable::new(aws.dynamodb(), config.users_table()?),
             attempts: LoginAttemptTable::new(aws.dynamodb(), config.login_attempts_table()?),
@@ -218,6 +218,18 @@ impl ExportAccount {
     }
 }
 
+/// `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`: the issuer and the
+/// public keys, as every verifier loads them.
+pub struct WellKnown {
+    pub discovery: Discovery,
+}
+
+impl WellKnown {
+    pub async fn build(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self { discovery: Discovery { tokens: token_service(config, &aws(config)).await? } })
+    }
+}
+
 /// The authorizer: it verifies, so it needs the keys, and reads the users and sessions.
 pub struct Authorizer {
     pub authenticator: Authenticator<UserTable, RefreshTokenTable>,
@@ -231,20 +243,26 @@ impl Authorizer {
     }
 }
 
-/// `rotate-key`, which Secrets Manager calls with the secret to rotate.
+/// `rotate-key`, which Secrets Manager calls with the private-key secret to rotate; it also
+/// writes the public halves to `JWT_PUBLIC_KEYS_ARN`.
 pub struct RotateKey {
     pub versions: SecretsManagerVersions,
+    pub public_keys_arn: String,
 }
 
 impl RotateKey {
-    pub fn build(config: &Config) -> Self {
-        Self { versions: SecretsManagerVersions(secrets_manager(&aws(config))) }
+    pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        let versions = SecretsManagerVersions(secrets_manager(&aws(config)));
+        Ok(Self { versions, public_keys_arn: config.public_keys_arn()? })
     }
 }
 
-/// The keys of a function that verifies (the authorizer). No key is an error.
+/// The keys of a function that verifies (the authorizer): public ones only. No key is an error.
 async fn token_service(config: &Config, aws: &Aws) -> Result<TokenService, ConfigError> {
-    tokens_from(config.keys()?, config.tokens()?, aws).await
+    match config.public_keys()? {
+        KeyConfig::None => Err(ConfigError::Missing(PUBLIC_KEY_VARIABLES)),
+        keys => tokens_from(keys, config.tokens()?, aws).await,
+    }
 }
 
 /// Tokens with the keys `keys` names: from Secrets Manager (deployed), reloaded after a
@@ -255,13 +273,13 @@ async fn tokens_from(
     aws: &Aws,
 ) -> Result<TokenService, ConfigError> {
     match keys {
-        KeyConfig::SecretsManager { arn } => {
-            let source = SecretsManagerKeys { client: secrets_manager(aws), arn };
+        KeyConfig::SecretsManager { arn, half } => {
+            let source = SecretsManagerKeys { client: secrets_manager(aws), arn, half };
             let keys = source.load(previous_key_verifies_for(&settings)).await?;
             Ok(TokenService::with_keys(&keys, settings, Some(Box::new(source))))
         }
         KeyConfig::Local(keys) => Ok(TokenService::with_keys(&keys, settings, None)),
-        KeyConfig::None => Err(ConfigError::Missing(KEY_VARIABLES)),
+        KeyConfig::None => Err(ConfigError::Missing(PRIVATE_KEY_VARIABLES)),
     }
 }
 
@@ -269,11 +287,11 @@ async fn tokens_from(
 /// refresh-token rules; neither secret may be missing. Deployed, both are read in one request.
 async fn issuer(config: &Config, aws: &Aws) -> Result<Issuer, ConfigError> {
     let settings = config.tokens()?;
-    let (tokens, server) = match (config.keys()?, config.server_secret()?) {
-        (KeyConfig::None, _) => return Err(ConfigError::Missing(KEY_VARIABLES)),
+    let (tokens, server) = match (config.private_keys()?, config.server_secret()?) {
+        (KeyConfig::None, _) => return Err(ConfigError::Missing(PRIVATE_KEY_VARIABLES)),
         (_, ServerSecretConfig::None) => return Err(ConfigError::Missing(SERVER_SECRET_VARIABLES)),
-        (KeyConfig::SecretsManager { arn }, ServerSecretConfig::SecretsManager { arn: server_arn }) => {
-            let source = SecretsManagerKeys { client: secrets_manager(aws), arn };
+        (KeyConfig::SecretsManager { arn, half }, ServerSecretConfig::SecretsManager { arn: server_arn }) => {
+            let source = SecretsManagerKeys { client: secrets_manager(aws), arn, half };
             let (keys, server) =
                 source.load_with_server_secret(&server_arn, previous_key_verifies_for(&settings)).await?;
             (TokenService::with_keys(&keys, settings, Some(Box::new(source))), server)
@@ -314,17 +332,22 @@ fn authenticator(
 
 /// How a function behind the authorizer knows its caller. Deployed it has no key, and only the
 /// authorizer's context counts; locally (`cargo lambda watch`, no authorizer) it has
-/// `JWT_SECRET` and verifies the header itself. It never reads Secrets Manager, so
-/// `JWT_SECRET_ARN` is refused rather than ignored.
+/// `JWT_PRIVATE_KEY` and verifies the header itself with its public half. It never reads
+/// Secrets Manager, so a key secret's ARN is refused rather than ignored.
 fn callers(config: &Config, aws: &Aws) -> Result<Caller, ConfigError> {
-    match config.keys()? {
-        KeyConfig::SecretsManager { .. } => Err(ConfigError::Invalid {
-            name: JWT_SECRET_ARN,
-            reason: "this function runs behind the authorizer and reads no key; locally, set JWT_SECRET"
-                .into(),
-        }),
-        keys => behind_authorizer(config, aws, keys),
+    for (name, keys) in
+        [(JWT_PRIVATE_KEY_ARN, config.private_keys()?), (JWT_PUBLIC_KEYS_ARN, config.public_keys()?)]
+    {
+        if let KeyConfig::SecretsManager { .. } = keys {
+            return Err(ConfigError::Invalid {
+                name,
+                reason:
+                    "this function runs behind the authorizer and reads no key; locally, set JWT_PRIVATE_KEY"
+                        .into(),
+            });
+        }
     }
+    behind_authorizer(config, aws, config.public_keys()?)
 }
 
 /// How a function behind the authorizer that also signs knows its caller: deployed (its key in
@@ -332,7 +355,7 @@ fn callers(config: &Config, aws: &Aws) -> Result<Caller, ConfigError> {
 fn behind_authorizer(config: &Config, aws: &Aws, keys: KeyConfig) -> Result<Caller, ConfigError> {
     match keys {
         KeyConfig::Local(keys) => {
-            let tokens = TokenService::with_keys(&keys, config.tokens()?, None);
+            let tokens = TokenService::with_keys(&keys.public_only(), config.tokens()?, None);
             Ok(Callers::Verify(Box::new(authenticator(config, aws, tokens)?)))
         }
         KeyConfig::SecretsManager { .. } | KeyConfig::None => Ok(Callers::Authorizer),
@@ -342,15 +365,19 @@ fn behind_authorizer(config: &Config, aws: &Aws, keys: KeyConfig) -> Result<Call
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::{JWT_SECRET, WORK_ITEMS_TABLE};
+    use crate::config::{JWT_PRIVATE_KEY, WORK_ITEMS_TABLE};
+
+    const PEM: &str = crate::keys::test_keys::PEM[0];
 
     #[test]
     fn a_handler_behind_the_authorizer_refuses_a_secrets_manager_key_and_may_have_none() {
         let arn = "arn:aws:secretsmanager:us-east-1:1:secret:jwt";
-        let refused = Work::build(&Config::from_pairs(&[(JWT_SECRET_ARN, arn), (WORK_ITEMS_TABLE, "w")]))
-            .err()
-            .expect("JWT_SECRET_ARN must not be ignored");
-        assert!(matches!(refused, ConfigError::Invalid { name: "JWT_SECRET_ARN", .. }), "{refused}");
+        for name in [JWT_PRIVATE_KEY_ARN, JWT_PUBLIC_KEYS_ARN] {
+            let refused = Work::build(&Config::from_pairs(&[(name, arn), (WORK_ITEMS_TABLE, "w")]))
+                .err()
+                .expect("a key secret must not be ignored");
+            assert!(matches!(refused, ConfigError::Invalid { name: n, .. } if n == name), "{refused}");
+        }
         let deployed = Work::build(&Config::from_pairs(&[(WORK_ITEMS_TABLE, "w")])).unwrap();
         assert!(matches!(deployed.callers, Callers::Authorizer));
     }
@@ -363,24 +390,26 @@ mod tests {
             ("REFRESH_TOKENS_TABLE", "r"),
         ]);
         let missing = Auth::build(&config).await.err().expect("no key");
-        assert!(matches!(missing, ConfigError::Missing(KEY_VARIABLES)), "{missing}");
-        let weak = Config::from_pairs(&[(JWT_SECRET, "0123456789")]);
+        assert!(matches!(missing, ConfigError::Missing(PRIVATE_KEY_VARIABLES)), "{missing}");
+        let missing = Authorizer::build(&config).await.err().expect("no key");
+        assert!(matches!(missing, ConfigError::Missing(PUBLIC_KEY_VARIABLES)), "{missing}");
+        let weak = Config::from_pairs(&[(JWT_PRIVATE_KEY, "0123456789")]);
         assert!(matches!(Authorizer::build(&weak).await, Err(ConfigError::Key(_))));
     }
 
     #[tokio::test]
     async fn a_function_that_mints_sessions_refuses_to_start_without_the_server_secret() {
-        let key = "Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA-wiring-test";
+        let (key, server) = (PEM, "Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA-wiring-test");
         let tables = [("USERS_TABLE", "u"), ("LOGIN_ATTEMPTS_TABLE", "a"), ("REFRESH_TOKENS_TABLE", "r")];
-        let config = Config::from_pairs(&[&tables[..], &[(JWT_SECRET, key)]].concat());
+        let config = Config::from_pairs(&[&tables[..], &[(JWT_PRIVATE_KEY, key)]].concat());
         let missing = Auth::build(&config).await.err().expect("no server secret");
         assert!(matches!(missing, ConfigError::Missing(SERVER_SECRET_VARIABLES)), "{missing}");
         let config =
-            Config::from_pairs(&[&tables[..], &[(JWT_SECRET, key), ("SERVER_SECRET", key)]].concat());
+            Config::from_pairs(&[&tables[..], &[(JWT_PRIVATE_KEY, key), ("SERVER_SECRET", server)]].concat());
         assert!(Refresh::build(&config).await.is_ok());
         assert!(
             Authorizer::build(&Config::from_pairs(&[
-                (JWT_SECRET, key),
+                (JWT_PRIVATE_KEY, key),
                 ("USERS_TABLE", "u"),
                 ("REFRESH_TOKENS_TABLE", "r")
             ]))

@@ -5,14 +5,14 @@ use std::collections::BTreeMap;
 
 mod support;
 
-use auth_core::keys::{SigningSecret, key_id};
+use auth_core::keys::PrivateKey;
 use aws_sdk_dynamodb::Client;
 use base64::{
     Engine,
     engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD as B64},
 };
 use reqwest::{Method, StatusCode};
-use ring::hmac;
+use ring::{hmac, signature};
 use serde_json::{Value, json};
 use support::{Api, sample_event, unique};
 
@@ -20,14 +20,14 @@ use support::{Api, sample_event, unique};
 struct Stack {
     api: Api,
     db: Client,
-    secret: Vec<u8>,
+    key: PrivateKey,
 }
 
 impl Stack {
     /// The stack `make test` started, or `None` when none runs.
     fn local() -> Option<Self> {
         let api = Api::local("the adversarial suite")?;
-        Some(Self { api, db: Client::new(&support::sdk_config()), secret: support::server_secret() })
+        Some(Self { api, db: Client::new(&support::sdk_config()), key: support::server_key() })
     }
 
     /// Every item of every table the API uses, as JSON with sorted keys, nested maps included:
@@ -56,11 +56,14 @@ impl Stack {
         self.api.post(path, body, None).await.1
     }
 
-    /// HS256 over arbitrary header and payload JSON text, with `key`.
-    fn sign(&self, header: &str, payload: &str, key: &[u8]) -> String {
+    /// RS256 over arbitrary header and payload JSON text, with `key`.
+    fn sign(&self, header: &str, payload: &str, key: &PrivateKey) -> String {
         let input = format!("{}.{}", B64.encode(header), B64.encode(payload));
-        let signature = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, key), input.as_bytes());
-        format!("{input}.{}", B64.encode(signature))
+        let pair = signature::RsaKeyPair::from_pkcs8(key.encoding().inner()).unwrap();
+        let mut tag = vec![0; pair.public().modulus_len()];
+        let rng = ring::rand::SystemRandom::new();
+        pair.sign(&signature::RSA_PKCS1_SHA256, &rng, input.as_bytes(), &mut tag).unwrap();
+        format!("{input}.{}", B64.encode(tag))
     }
 }
 
@@ -96,11 +99,11 @@ async fn hostile_tokens_get_401_and_change_nothing() {
     let refresh = session["refresh_token"].as_str().unwrap().to_owned();
     let claims: Value =
         serde_json::from_slice(&B64.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    let kid = key_id(&SigningSecret::new(stack.secret.clone()).unwrap());
-    let base_header = json!({"alg": "HS256", "typ": "JWT", "kid": kid});
+    let kid = stack.key.public().kid();
+    let base_header = json!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
     let header = |changes: Value| edited(&base_header, changes);
     let with = |changes: Value| edited(&claims, changes);
-    let ours = |h: String, p: String| stack.sign(&h, &p, &stack.secret);
+    let ours = |h: String, p: String| stack.sign(&h, &p, &stack.key);
     let parts: Vec<&str> = access.split('.').collect();
 
     // The crafting itself is sound: an unmodified re-signed token is accepted.
@@ -113,17 +116,23 @@ async fn hostile_tokens_get_401_and_change_nothing() {
     for alg in ["none", "None", "NONE", "nOnE"] {
         cases.push(("alg none", format!("{}.{}.", B64.encode(header(json!({"alg": alg}))), parts[1])));
     }
-    for alg in ["hs256", "HS384", "HS512", "RS256", "ES256"] {
+    for alg in ["rs256", "RS384", "RS512", "PS256", "HS256", "ES256"] {
         cases.push(("foreign alg", ours(header(json!({"alg": alg})), with(json!({})))));
     }
     cases.push(("stripped signature", format!("{}.{}", parts[0], parts[1])));
     cases.push(("empty signature", format!("{}.{}.", parts[0], parts[1])));
-    cases.push(("foreign signature", format!("{}.{}.{}", parts[0], parts[1], B64.encode([7u8; 32]))));
+    cases.push(("foreign signature", format!("{}.{}.{}", parts[0], parts[1], B64.encode([7u8; 256]))));
     cases.push((
         "tampered payload",
         format!("{}.{}.{}", parts[0], B64.encode(with(json!({"sub": "someone-else"}))), parts[2]),
     ));
-    cases.push(("empty secret", stack.sign(&header(json!({})), &with(json!({})), b"")));
+    let attacker = PrivateKey::from_pem(include_str!("fixtures/test-only-rsa-3.pem")).unwrap();
+    cases.push(("another key under our kid", stack.sign(&header(json!({})), &with(json!({})), &attacker)));
+    // Algorithm confusion: HS256 keyed with our public key, which anyone can fetch.
+    let public = serde_json::to_string(&stack.key.public().to_jwk()).unwrap();
+    let input = format!("{}.{}", B64.encode(header(json!({"alg": "HS256"}))), B64.encode(with(json!({}))));
+    let tag = hmac::sign(&hmac::Key::new(hmac::HMAC_SHA256, public.as_bytes()), input.as_bytes());
+    cases.push(("HS256 keyed with the public key", format!("{input}.{}", B64.encode(tag))));
     for kid in ["../../etc/passwd", "' OR '1'='1", "$(reboot)", "", "AAAAAAAAAAAAAAAA"] {
         cases.push(("kid injection", ours(header(json!({"kid": kid})), with(json!({})))));
     }
@@ -131,10 +140,12 @@ async fn hostile_tokens_get_401_and_change_nothing() {
     cases.push(("x5u", ours(header(json!({"x5u": "https://evil.example/cert"})), with(json!({})))));
     cases.push((
         "embedded jwk",
-        ours(header(json!({"jwk": {"kty": "oct", "k": B64.encode(b"attacker")}})), with(json!({}))),
+        stack.sign(&header(json!({"jwk": attacker.public().to_jwk()})), &with(json!({})), &attacker),
     ));
     cases.push(("crit", ours(header(json!({"crit": ["exp"]})), with(json!({})))));
     cases.push(("wrong typ", ours(header(json!({"typ": "refresh+jwt"})), with(json!({})))));
+    cases.push(("plain JWT typ", ours(header(json!({"typ": "JWT"})), with(json!({})))));
+    cases.push(("no typ", ours(header(json!({"typ": null})), with(json!({})))));
     for (claim, value) in [
         ("exp", Value::Null),
         ("exp", json!("9999999999")),
@@ -153,6 +164,9 @@ async fn hostile_tokens_get_401_and_change_nothing() {
         ("iss", json!("JWT-AUTH")),
         ("sub", Value::Null),
         ("sub", json!(12345)),
+        ("client_id", Value::Null),
+        ("client_id", json!("another-client")),
+        ("scope", json!(["admin"])),
         ("ver", json!(claims["ver"].as_u64().unwrap() + 1)),
     ] {
         cases.push(("claim", ours(header(json!({})), with(json!({ claim: value })))));

@@ -8,7 +8,7 @@ use std::{
 
 use auth_core::{config::Config, wiring};
 
-const FUNCTIONS: [&str; 13] = [
+const FUNCTIONS: [&str; 14] = [
     "signup",
     "auth",
     "refresh",
@@ -22,6 +22,7 @@ const FUNCTIONS: [&str; 13] = [
     "export-account",
     "authorizer",
     "rotate-key",
+    "well-known",
 ];
 
 /// What `make dev` gives every function: table names and local secrets, nothing else.
@@ -30,7 +31,7 @@ const LOCAL: &[(&str, &str)] = &[
     ("WORK_ITEMS_TABLE", "work"),
     ("LOGIN_ATTEMPTS_TABLE", "attempts"),
     ("REFRESH_TOKENS_TABLE", "refresh"),
-    ("JWT_SECRET", "Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA-configuration-test"),
+    ("JWT_PRIVATE_KEY", include_str!("fixtures/test-only-rsa-1.pem")),
     ("SERVER_SECRET", "Qw3eR5tY7uI9oP1aS2dF4gH6jK8lZ0xC-configuration-test"),
 ];
 
@@ -50,6 +51,7 @@ async fn read_by(function: &str) -> BTreeSet<&'static str> {
         "export-account" => drop(wiring::ExportAccount::build(&config).unwrap()),
         "authorizer" => drop(wiring::Authorizer::build(&config).await.unwrap()),
         "rotate-key" => drop(wiring::RotateKey::build(&config)),
+        "well-known" => drop(wiring::WellKnown::build(&config).await.unwrap()),
         other => panic!("unknown function {other}"),
     }
     config.variables_read()

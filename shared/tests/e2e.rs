@@ -1,10 +1,10 @@
 //! The blog's client flow over HTTP, through `cargo lambda watch` on DynamoDB Local.
 //!
-//! `make test` starts both and sets `E2E_BASE_URL` and the server's `JWT_SECRET`.
+//! `make test` starts both and sets `E2E_BASE_URL` and the server's `JWT_PRIVATE_KEY`.
 
 mod support;
 
-use auth_core::{clock::unix_now, config::Config, keys::SigningSecret, tokens::TokenService};
+use auth_core::{clock::unix_now, config::Config, keys::PrivateKey, tokens::TokenService};
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
@@ -59,19 +59,19 @@ async fn forged_tampered_expired_and_unsigned_tokens_get_401() {
     let genuine = api.token(&dave, "daves password").await;
     let parts: Vec<&str> = genuine.split('.').collect();
 
-    let other_key = SigningSecret::new(b"an-attackers-own-secret-0123456789-abcd".to_vec()).unwrap();
+    let other_key = PrivateKey::from_pem(include_str!("fixtures/test-only-rsa-3.pem")).unwrap();
     let forged = TokenService::new(&other_key, Config::from_process().tokens().unwrap());
     let forged = forged
-        .issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", unix_now())
+        .issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", "", unix_now())
         .unwrap()
         .token;
 
     let mut claims: Value = serde_json::from_slice(&B64.decode(parts[1]).unwrap()).unwrap();
     claims["sub"] = json!("someone-else");
     let tampered = format!("{}.{}.{}", parts[0], B64.encode(claims.to_string()), parts[2]);
-    let unsigned = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"JWT"}"#), parts[1]);
+    let unsigned = format!("{}.{}.", B64.encode(r#"{"alg":"none","typ":"at+jwt"}"#), parts[1]);
     let expired = server_tokens()
-        .issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", unix_now() - 3600)
+        .issue("01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D", &dave, 0, "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E", "", unix_now() - 3600)
         .unwrap()
         .token;
 

@@ -167,31 +167,34 @@ fn functions_granted(template: &Value, action: &str, target: &str) -> BTreeSet<S
     functions
 }
 
-#[test]
-fn only_the_functions_that_sign_verify_or_rotate_can_read_the_signing_key() {
-    let template = template();
-    let granted = functions_granted(&template, "secretsmanager:GetSecretValue", "JwtSigningSecret");
-    let holding_the_arn: BTreeSet<String> = template["Resources"]
+/// The functions whose environment names `variable`.
+fn holding(template: &Value, variable: &str) -> BTreeSet<String> {
+    template["Resources"]
         .as_mapping()
         .unwrap()
         .iter()
-        .filter(|(_, r)| !r["Properties"]["Environment"]["Variables"]["JWT_SECRET_ARN"].is_null())
+        .filter(|(_, r)| !r["Properties"]["Environment"]["Variables"][variable].is_null())
         .map(|(id, _)| id.as_str().unwrap().to_owned())
-        .collect();
-    let expected: BTreeSet<String> = [
-        "AuthFunction",
-        "RefreshFunction",
-        "ChangePasswordFunction",
-        "AuthorizerFunction",
-        "RotateKeyFunction",
-    ]
-    .map(String::from)
-    .into();
-    assert_eq!(granted, expected, "IAM grants");
-    assert!(holding_the_arn.is_subset(&granted), "{holding_the_arn:?} must be granted what they read");
+        .collect()
+}
 
-    let policy = &template["Resources"]["JwtSigningSecretPolicy"]["Properties"];
-    assert_eq!(policy["SecretId"], template_ref("JwtSigningSecret"));
+#[test]
+fn only_the_functions_that_sign_or_rotate_can_read_the_private_key_and_verifiers_hold_public_keys() {
+    let template = template();
+    let signers: BTreeSet<String> =
+        ["AuthFunction", "RefreshFunction", "ChangePasswordFunction", "RotateKeyFunction"]
+            .map(String::from)
+            .into();
+    assert_eq!(
+        functions_granted(&template, "secretsmanager:GetSecretValue", "JwtPrivateKey"),
+        signers,
+        "IAM grants"
+    );
+    let reading = holding(&template, "JWT_PRIVATE_KEY_ARN");
+    assert!(reading.is_subset(&signers), "{reading:?} must be granted what they read");
+
+    let policy = &template["Resources"]["JwtPrivateKeyPolicy"]["Properties"];
+    assert_eq!(policy["SecretId"], template_ref("JwtPrivateKey"));
     let statement = &policy["ResourcePolicy"]["Statement"][0];
     assert_eq!((statement["Effect"].as_str(), statement["Principal"].as_str()), (Some("Deny"), Some("*")));
     assert_eq!(statement["Action"].as_str(), Some("secretsmanager:GetSecretValue"));
@@ -200,7 +203,16 @@ fn only_the_functions_that_sign_verify_or_rotate_can_read_the_signing_key() {
         .filter_map(arn_of)
         .map(|role| role.strip_suffix("Role").unwrap_or(&role).to_owned())
         .collect();
-    assert_eq!(allowed, expected, "every other principal is denied the key by the secret's own policy");
+    assert_eq!(allowed, signers, "every other principal, the authorizer too, is denied the private key");
+
+    let verifiers: BTreeSet<String> =
+        ["AuthorizerFunction", "WellKnownFunction", "RotateKeyFunction"].map(String::from).into();
+    assert_eq!(functions_granted(&template, "secretsmanager:GetSecretValue", "JwtPublicKeys"), verifiers);
+    assert_eq!(
+        holding(&template, "JWT_PUBLIC_KEYS_ARN"),
+        verifiers,
+        "each reads the public keys it is granted"
+    );
 }
 
 fn template_ref(target: &str) -> Value {

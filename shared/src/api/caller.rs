@@ -15,8 +15,23 @@ use crate::{
 };
 
 /// Answers "who is calling" for a request to a protected route, or refuses it with `401`.
-pub trait IdentifyCaller {
+pub trait IdentifyCaller: Sync {
     fn caller(&self, request: &Request, now: u64) -> impl Future<Output = Result<Identity, ApiError>> + Send;
+
+    /// The caller, if their token grants `scope`: else `403` with RFC 6750's
+    /// `insufficient_scope`. Checked here, in the function, not in the authorizer: API Gateway
+    /// caches the authorizer's decision per token across routes.
+    fn caller_with_scope(
+        &self,
+        request: &Request,
+        scope: &'static str,
+        now: u64,
+    ) -> impl Future<Output = Result<Identity, ApiError>> + Send {
+        async move {
+            let identity = self.caller(request, now).await?;
+            if identity.has_scope(scope) { Ok(identity) } else { Err(ApiError::InsufficientScope(scope)) }
+        }
+    }
 }
 
 /// The two ways a function knows its caller, chosen by its configuration (see

@@ -6,6 +6,7 @@
 mod account;
 mod authorizer;
 mod caller;
+mod discovery;
 mod limit;
 mod password;
 mod profile;
@@ -17,6 +18,7 @@ mod work;
 pub use account::{Credentials, auth, signup};
 pub use authorizer::{AuthorizerHeaders, AuthorizerRequest, authorize, authorizer};
 pub use caller::{Callers, IdentifyCaller};
+pub use discovery::{DISCOVERY_PATH, Discovery, JWKS_PATH, well_known};
 pub use password::{PasswordChange, change_password};
 pub use profile::{AccountDeletion, EXPORT_WORK_ITEMS, delete_account, export_account};
 pub use refresh::{Issuer, RefreshRequest, refresh};

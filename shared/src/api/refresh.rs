@@ -9,7 +9,7 @@ use serde::{Deserialize, Serialize};
 use super::limit::admit_source;
 use crate::{
     audit::{Audit, Event},
-    clock::{unix_now, unix_now_ms},
+    clock::unix_now_ms,
     error::{ApiError, respond},
     http,
     keys::{KEYS_MAX_AGE, ServerSecret},
@@ -39,7 +39,7 @@ impl Issuer {
     /// Derives refresh-token children with the server secret (and finds those the signing keys
     /// derived before it existed).
     fn children(&self) -> ChildDeriver {
-        ChildDeriver::new(&self.server, &self.tokens.keys().ring(), unix_now())
+        ChildDeriver::new(&self.server)
     }
 
     /// A refresh record for `token` in `family_id`, valid until `expires_at` (seconds).
@@ -89,7 +89,7 @@ impl Issuer {
         let _ = self.tokens.reload_keys_if_older_than(KEYS_MAX_AGE).await;
         let issued = self
             .tokens
-            .issue(&user.user_id, user.username.as_str(), user.token_version, session_id, now)
+            .issue(&user.user_id, user.username.as_str(), user.token_version, session_id, &user.scope(), now)
             .map_err(|e| ApiError::Internal(Box::new(e)))?;
         let body = SessionResponse {
             access_token: issued.token,

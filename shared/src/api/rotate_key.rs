@@ -5,17 +5,21 @@ use lambda_runtime::{Diagnostic, LambdaEvent};
 
 use crate::{
     error_chain,
-    keys::rotation::{RotationError, SecretVersions, rotate},
+    keys::rotation::{Generate, KeySecrets, RotationError, SecretVersions, rotate},
 };
 
-/// Runs the step the event asks for. A failure reaches Secrets Manager, which retries the step
-/// and records it: a type per cause and the whole error chain (which names no key), also logged.
+/// Runs the step the event asks for on the private-key secret it names and on `public_keys`.
+/// A failure reaches Secrets Manager, which retries the step and records it: a type per cause
+/// and the whole error chain (which names no key), also logged.
 pub async fn rotate_key<S: SecretVersions>(
     versions: &S,
+    public_keys: &str,
+    generate: Generate,
     event: LambdaEvent<SecretsManagerSecretRotationEvent>,
 ) -> Result<(), Diagnostic> {
     let event = event.payload;
-    rotate(versions, &event.secret_id, &event.client_request_token, &event.step).await.map_err(diagnostic)
+    let secrets = KeySecrets { private: &event.secret_id, public: public_keys };
+    rotate(versions, secrets, &event.client_request_token, &event.step, generate).await.map_err(diagnostic)
 }
 
 fn diagnostic(error: RotationError) -> Diagnostic {
@@ -25,6 +29,7 @@ fn diagnostic(error: RotationError) -> Diagnostic {
         RotationError::UnknownStep(_) => "UnknownStep",
         RotationError::NotPending(_) => "NotPending",
         RotationError::BadPendingKey => "BadPendingKey",
+        RotationError::Generate(_) => "KeyGenerationFailed",
         RotationError::Store(_) => "SecretsManagerFailed",
     };
     Diagnostic { error_type: error_type.into(), error_message }

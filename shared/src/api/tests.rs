@@ -9,7 +9,7 @@ use super::*;
 use crate::{
     clock::unix_now,
     identity::{Authenticator, Rejection},
-    keys::{ServerSecret, SigningKeys, SigningSecret},
+    keys::{KeyMaterial, KeySet, ServerSecret, test_keys},
     refresh::{ClientSeen, Family, RefreshSettings, RefreshToken},
     store::StoreError,
     testing::{FakeStore, unreachable_key_source},
@@ -28,10 +28,8 @@ const EVENT_USER: &str = "01JDQ8ZQ3T5W9X2Y4Z6A8B0C1D";
 /// A session of [`EVENT_USER`]'s.
 const EVENT_SESSION: &str = "01JDQ8ZS5W7X9Y1Z3A5B7C9D1E";
 
-const SECRET: &[u8] = b"handler-tests-secret-0123456789-abcdefgh";
-
 fn tokens() -> TokenService {
-    TokenService::new(&SigningSecret::new(SECRET.to_vec()).unwrap(), TokenSettings::default())
+    TokenService::new(&test_keys::private(0), TokenSettings::default())
 }
 
 fn issuer() -> Issuer {
@@ -321,7 +319,7 @@ async fn a_cached_authorizer_decision_past_the_token_expiry_is_refused() {
 #[tokio::test]
 async fn without_an_authorizer_the_header_is_verified_or_refused() {
     let store = store_with_event_user();
-    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, "", unix_now()).unwrap().token;
     for (header, verifies, expected) in [
         (Some(format!("JWT {token}")), true, 200),
         (Some(format!("Bearer {token}")), true, 200),
@@ -400,7 +398,7 @@ async fn the_authorizer_denies_the_sample_token_it_cannot_verify() {
 async fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
     let store = store_with_event_user();
     let svc = authenticator(&store);
-    let issued = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap();
+    let issued = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, "", unix_now()).unwrap();
     for scheme in ["JWT", "Bearer", "bearer"] {
         let value = format!("{scheme} {}", issued.token);
         let decision =
@@ -416,7 +414,7 @@ async fn the_authorizer_allows_a_valid_token_and_passes_the_identity() {
 #[tokio::test]
 async fn the_authorizer_fails_uncached_rather_than_deny_when_the_account_cannot_be_checked() {
     let store = FakeStore::unavailable();
-    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, "", unix_now()).unwrap().token;
     let valid = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}")]));
     assert!(matches!(
         authorize(&authenticator(&store), &valid, unix_now()).await,
@@ -430,21 +428,18 @@ async fn the_authorizer_fails_uncached_rather_than_deny_when_the_account_cannot_
 #[tokio::test]
 async fn the_authorizer_fails_uncached_rather_than_deny_a_new_key_it_cannot_load() {
     let store = store_with_event_user();
-    let keys = SigningKeys::single(SigningSecret::new(SECRET.to_vec()).unwrap());
+    let keys = KeySet::single(KeyMaterial::Private(test_keys::private(0))).public_only();
     let reloading = TokenService::with_keys(&keys, TokenSettings::default(), Some(unreachable_key_source()));
     reloading.reload_keys_if_older_than(Duration::ZERO).await.unwrap_err();
     let svc = Authenticator::new(reloading, &store, &store);
-    let rotated = TokenService::new(
-        &SigningSecret::new(b"rotated-key-0123456789-abcdefghijklmno".to_vec()).unwrap(),
-        TokenSettings::default(),
-    );
-    let token = rotated.issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
+    let rotated = TokenService::new(&test_keys::private(1), TokenSettings::default());
+    let token = rotated.issue(EVENT_USER, "joe", 0, EVENT_SESSION, "", unix_now()).unwrap().token;
     let event = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {token}")]));
     assert!(matches!(
         authorize(&svc, &event, unix_now()).await,
         Err(Rejection::Token(TokenError::KeysUnavailable))
     ));
-    let ours = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
+    let ours = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, "", unix_now()).unwrap().token;
     let event = authorizer_event(|e| e["identitySource"] = json!([format!("JWT {ours}")]));
     assert!(authorize(&svc, &event, unix_now()).await.unwrap().is_authorized, "known keys still decide");
 }
@@ -453,7 +448,7 @@ async fn the_authorizer_fails_uncached_rather_than_deny_a_new_key_it_cannot_load
 async fn the_authorizer_denies_repeated_or_missing_credentials() {
     let store = store_with_event_user();
     let svc = authenticator(&store);
-    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, "", unix_now()).unwrap().token;
     for source in [
         json!([]),
         json!([format!("JWT {token}"), format!("JWT {token}")]),
@@ -472,7 +467,7 @@ async fn the_authorizer_denies_repeated_or_missing_credentials() {
 async fn without_an_identity_source_the_authorizer_reads_the_one_authorization_header() {
     let store = store_with_event_user();
     let svc = authenticator(&store);
-    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, unix_now()).unwrap().token;
+    let token = tokens().issue(EVENT_USER, "joe", 0, EVENT_SESSION, "", unix_now()).unwrap().token;
     let decide = |header: Option<String>| {
         let event = authorizer_event(|e| {
             e.as_object_mut().unwrap().remove("identitySource");
@@ -797,11 +792,15 @@ async fn a_session_ends_at_its_absolute_end_however_often_it_refreshes() {
 /// An access token signed with our key as issued before access tokens named their session.
 fn token_without_sid(user_id: &str, username: &str) -> Value {
     let now = unix_now();
-    let claims = json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": user_id, "username": username,
-        "ver": 0, "iat": now, "nbf": now, "exp": now + 900, "jti": "01JDQ8ZR4V6W8X0Y2Z2A4B6C8D"});
-    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::HS256);
-    header.kid = Some(crate::keys::key_id(&SigningSecret::new(SECRET.to_vec()).unwrap()));
-    json!(jsonwebtoken::encode(&header, &claims, &jsonwebtoken::EncodingKey::from_secret(SECRET)).unwrap())
+    let claims = json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": user_id, "client_id": "jwt-auth",
+        "username": username, "ver": 0, "iat": now, "nbf": now, "exp": now + 900,
+        "jti": "01JDQ8ZR4V6W8X0Y2Z2A4B6C8D"});
+    let key = test_keys::private(0);
+    let mut header = jsonwebtoken::Header::new(jsonwebtoken::Algorithm::RS256);
+    header.typ = Some("at+jwt".into());
+    header.kid = Some(key.public().kid().to_owned());
+    crate::tokens::install_jwt_crypto();
+    json!(jsonwebtoken::encode(&header, &claims, key.encoding()).unwrap())
 }
 
 #[tokio::test]

@@ -18,17 +18,26 @@ use std::{
     time::{Duration, Instant, SystemTime},
 };
 
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
 use jsonwebtoken::EncodingKey;
-use ring::{digest, hmac};
-use secrecy::{ExposeSecret, SecretSlice};
+use ring::{digest, hmac, signature};
+use serde::{Deserialize, Serialize};
 
 use crate::{BoxError, clock::unix_seconds};
 
-/// Shortest signing secret accepted, in bytes (HS256 wants at least its 256-bit output).
+/// Shortest server secret accepted, in bytes: at least the 256 bits of its HMAC-SHA-256 keys.
 pub const MIN_SECRET_BYTES: usize = 32;
 /// Fewest distinct byte values a secret must contain, to refuse `aaaa…` or a repeated word.
 const MIN_DISTINCT_SECRET_BYTES: usize = 10;
+/// Smallest RSA modulus accepted, in bits (RFC 7518 §3.3 asks for 2048 for RS256).
+pub const MIN_RSA_BITS: usize = 2048;
+/// Largest RSA modulus accepted, in bits: a verification's cost grows with the key.
+pub const MAX_RSA_BITS: usize = 4096;
+/// The one signing algorithm, as JOSE names it.
+pub const ALGORITHM: &str = "RS256";
 
 /// How soon a verifier may reload its keys after the last load, when a token names a key it does
 /// not know (a rotation it has not seen). Bounds Secrets Manager calls forged `kid`s can cause.
@@ -60,9 +69,12 @@ pub fn previous_key_verifies_for(token_lifetime: Duration, leeway: Duration) -> 
 /// Why keys could not be had.
 #[derive(Debug, thiserror::Error)]
 pub enum KeyError {
-    /// A key is too short or too uniform to be random.
-    #[error("the signing secret is too weak: {0}")]
+    /// A secret is too short or too uniform to be random.
+    #[error("the secret is too weak: {0}")]
     Weak(String),
+    /// A key is not an RSA key of [`MIN_RSA_BITS`] to [`MAX_RSA_BITS`] in the expected form.
+    #[error("the key is not usable: {0}")]
+    Invalid(&'static str),
     /// The source could not be read (or holds no key).
     #[error("could not read the signing keys")]
     Unreadable(#[source] BoxError),
@@ -83,31 +95,149 @@ fn check_strength(bytes: &[u8]) -> Result<(), KeyError> {
     Ok(())
 }
 
-/// The HS256 key material; it never prints.
-pub struct SigningSecret(SecretSlice<u8>);
+/// The public half of a signing key: all a verifier holds. Named by its RFC 7638 thumbprint.
+#[derive(Clone, PartialEq, Eq)]
+pub struct PublicKey {
+    kid: String,
+    /// Modulus and exponent, big-endian without leading zeros.
+    n: Vec<u8>,
+    e: Vec<u8>,
+}
 
-impl SigningSecret {
-    /// Accepts a secret of at least [`MIN_SECRET_BYTES`] with some variety in it.
-    pub fn new(bytes: Vec<u8>) -> Result<Self, KeyError> {
-        check_strength(&bytes)?;
-        Ok(Self(bytes.into()))
+/// An RSA public key as a JWK (RFC 7517), the form it is published and stored in.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Jwk {
+    pub kty: String,
+    #[serde(rename = "use", default, skip_serializing_if = "Option::is_none")]
+    pub use_: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub alg: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kid: Option<String>,
+    pub n: String,
+    pub e: String,
+}
+
+impl PublicKey {
+    /// A public key from its modulus and exponent, within [`MIN_RSA_BITS`]..=[`MAX_RSA_BITS`].
+    fn from_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
+        let n = strip_zeros(n);
+        let e = strip_zeros(e);
+        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+        if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
+            return Err(KeyError::Invalid("the RSA modulus must be 2048 to 4096 bits"));
+        }
+        if e.is_empty() || e.len() > 4 || e.last().is_some_and(|b| b & 1 == 0) {
+            return Err(KeyError::Invalid("the RSA exponent must be small and odd"));
+        }
+        let thumbprint = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64(e), b64(n));
+        let kid = b64(digest::digest(&digest::SHA256, thumbprint.as_bytes()).as_ref());
+        Ok(Self { kid, n: n.to_vec(), e: e.to_vec() })
     }
 
-    /// The raw key bytes, for building HMAC keys.
-    pub fn expose(&self) -> &[u8] {
-        self.0.expose_secret()
+    /// Parses a JWK: RSA, for signatures with RS256 if it says; a `kid` it carries must be its
+    /// own thumbprint.
+    pub fn from_jwk(json: &str) -> Result<Self, KeyError> {
+        let jwk: Jwk = serde_json::from_str(json).map_err(|_| KeyError::Invalid("not a JWK"))?;
+        if jwk.kty != "RSA"
+            || jwk.alg.as_deref().is_some_and(|a| a != ALGORITHM)
+            || jwk.use_.as_deref().is_some_and(|u| u != "sig")
+        {
+            return Err(KeyError::Invalid("not an RSA signing key for RS256"));
+        }
+        let decode =
+            |v: &str| URL_SAFE_NO_PAD.decode(v).map_err(|_| KeyError::Invalid("n or e is not base64url"));
+        let key = Self::from_components(&decode(&jwk.n)?, &decode(&jwk.e)?)?;
+        if jwk.kid.as_deref().is_some_and(|kid| kid != key.kid) {
+            return Err(KeyError::Invalid("the kid is not the key's thumbprint"));
+        }
+        Ok(key)
+    }
+
+    /// The key as a JWK, with `kid`, `alg` and `use`.
+    pub fn to_jwk(&self) -> Jwk {
+        Jwk {
+            kty: "RSA".into(),
+            use_: Some("sig".into()),
+            alg: Some(ALGORITHM.into()),
+            kid: Some(self.kid.clone()),
+            n: b64(&self.n),
+            e: b64(&self.e),
+        }
+    }
+
+    /// The key's id: its RFC 7638 JWK thumbprint (SHA-256), base64url.
+    pub fn kid(&self) -> &str {
+        &self.kid
+    }
+
+    /// Whether `signature` is this key's RS256 signature of `message`.
+    pub fn verifies(&self, message: &[u8], signature: &[u8]) -> bool {
+        let key = signature::RsaPublicKeyComponents { n: &self.n, e: &self.e };
+        key.verify(&signature::RSA_PKCS1_2048_8192_SHA256, message, signature).is_ok()
     }
 }
 
-impl Clone for SigningSecret {
-    fn clone(&self) -> Self {
-        Self(self.expose().to_vec().into())
-    }
-}
-
-impl std::fmt::Debug for SigningSecret {
+impl std::fmt::Debug for PublicKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("SigningSecret([REDACTED])")
+        write!(f, "PublicKey({})", self.kid)
+    }
+}
+
+fn strip_zeros(bytes: &[u8]) -> &[u8] {
+    let first = bytes.iter().position(|b| *b != 0).unwrap_or(bytes.len());
+    &bytes[first..]
+}
+
+fn b64(bytes: &[u8]) -> String {
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
+/// A signing key: an RSA private key (PKCS#8), its public half, and the form `jsonwebtoken`
+/// signs with. It never prints.
+#[derive(Clone)]
+pub struct PrivateKey {
+    public: PublicKey,
+    encoding: EncodingKey,
+}
+
+impl PrivateKey {
+    /// Parses a PEM `PRIVATE KEY` (PKCS#8, as `openssl genpkey` writes it) holding an RSA key of
+    /// [`MIN_RSA_BITS`] to [`MAX_RSA_BITS`].
+    pub fn from_pem(pem: &str) -> Result<Self, KeyError> {
+        let body = pem
+            .trim()
+            .strip_prefix("-----BEGIN PRIVATE KEY-----")
+            .and_then(|rest| rest.strip_suffix("-----END PRIVATE KEY-----"))
+            .ok_or(KeyError::Invalid("not a PEM PRIVATE KEY (PKCS#8)"))?;
+        let base64: String = body.chars().filter(|c| !c.is_ascii_whitespace()).collect();
+        let der = STANDARD.decode(base64).map_err(|_| KeyError::Invalid("the PEM body is not base64"))?;
+        Self::from_pkcs8(&der)
+    }
+
+    /// Parses a DER PKCS#8 RSA private key.
+    pub fn from_pkcs8(der: &[u8]) -> Result<Self, KeyError> {
+        let pair = signature::RsaKeyPair::from_pkcs8(der)
+            .map_err(|_| KeyError::Invalid("not an RSA private key ring accepts"))?;
+        let components = signature::RsaPublicKeyComponents::<Vec<u8>>::from(pair.public());
+        let public = PublicKey::from_components(&components.n, &components.e)?;
+        Ok(Self { public, encoding: EncodingKey::from_rsa_der(der) })
+    }
+
+    /// The public half.
+    pub fn public(&self) -> &PublicKey {
+        &self.public
+    }
+
+    /// The key as `jsonwebtoken` signs with.
+    pub fn encoding(&self) -> &EncodingKey {
+        &self.encoding
+    }
+}
+
+impl std::fmt::Debug for PrivateKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PrivateKey({}, [REDACTED])", self.public.kid)
     }
 }
 
@@ -149,21 +279,60 @@ impl std::fmt::Debug for ServerSecret {
     }
 }
 
-/// The signing keys a source holds: the current one signs and verifies; the previous one, kept
-/// after a rotation, only verifies, so rotating never logs anyone out early.
-#[derive(Debug)]
-pub struct SigningKeys {
-    pub current: SigningSecret,
-    pub previous: Option<SigningSecret>,
-    /// When `current` was created, where the source records it (Secrets Manager). Until it is
-    /// [`KEY_ACTIVATION_DELAY`] old, `previous` still signs.
+/// Size of the keys [`generate`] makes, in bits.
+pub const GENERATED_RSA_BITS: usize = 2048;
+
+/// A fresh RSA private key of [`GENERATED_RSA_BITS`], as PKCS#8 PEM: what rotation and
+/// `make dev` make. Only with the `keygen` feature, so only what generates keys links it.
+#[cfg(feature = "keygen")]
+pub fn generate() -> Result<String, BoxError> {
+    use rsa::pkcs8::{EncodePrivateKey, LineEnding};
+    let key = rsa::RsaPrivateKey::new(&mut rand_core::OsRng, GENERATED_RSA_BITS)?;
+    Ok(key.to_pkcs8_pem(LineEnding::LF)?.to_string())
+}
+
+/// A key as a source holds it: a signer's private key, or a verifier's public one.
+#[derive(Debug, Clone)]
+pub enum KeyMaterial {
+    Private(PrivateKey),
+    Public(PublicKey),
+}
+
+impl KeyMaterial {
+    /// The public half, which every holder has.
+    pub fn public(&self) -> &PublicKey {
+        match self {
+            Self::Private(key) => key.public(),
+            Self::Public(key) => key,
+        }
+    }
+}
+
+/// The keys a source holds: the current one and, after a rotation, the previous one, which
+/// signs until the current one is [`KEY_ACTIVATION_DELAY`] old and then only verifies, so
+/// rotating never logs anyone out early.
+#[derive(Debug, Clone)]
+pub struct KeySet {
+    pub current: KeyMaterial,
+    pub previous: Option<KeyMaterial>,
+    /// When `current` was created, where the source records it (Secrets Manager).
     pub current_created: Option<SystemTime>,
 }
 
-impl SigningKeys {
+impl KeySet {
     /// One key, no previous.
-    pub fn single(current: SigningSecret) -> Self {
+    pub fn single(current: KeyMaterial) -> Self {
         Self { current, previous: None, current_created: None }
+    }
+
+    /// The same keys with their private halves dropped, as a verifier holds them.
+    pub fn public_only(&self) -> Self {
+        let public = |key: &KeyMaterial| KeyMaterial::Public(key.public().clone());
+        Self {
+            current: public(&self.current),
+            previous: self.previous.as_ref().map(public),
+            current_created: self.current_created,
+        }
     }
 }
 
@@ -173,54 +342,39 @@ impl SigningKeys {
 /// [`secrets_manager::SecretsManagerKeys`]: the others start without its code
 /// (bench/ANALYSIS.md, cold start).
 pub trait KeySource: Send + Sync {
-    /// Reads the keys; each must be strong. The previous key is wanted only while it can still
+    /// Reads the keys; each must be usable. The previous key is wanted only while it can still
     /// verify a valid token: until `previous_verifies_for` after the current key's creation.
-    fn load(&self, previous_verifies_for: Duration) -> BoxFuture<'_, Result<SigningKeys, KeyError>>;
+    fn load(&self, previous_verifies_for: Duration) -> BoxFuture<'_, Result<KeySet, KeyError>>;
 }
 
 /// A boxed future, as [`KeySource`] returns.
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
-/// The key id of a secret: a truncated hash, so it names the key without revealing it.
-pub fn key_id(secret: &SigningSecret) -> String {
-    let mut input = b"jwt-auth key id/v1:".to_vec();
-    input.extend_from_slice(secret.expose());
-    let digest = digest::digest(&digest::SHA256, &input);
-    URL_SAFE_NO_PAD.encode(&digest.as_ref()[..12])
-}
-
-/// One HS256 key, its id, and the forms it signs and verifies in.
+/// One key in force: its public half, its private half where this instance signs, and the
+/// tokens it is trusted for.
 pub struct Key {
-    kid: String,
-    encoding: EncodingKey,
-    verifying: hmac::Key,
+    material: KeyMaterial,
     /// The latest `iat` (Unix seconds) it is trusted for, once a newer key replaced it.
     issued_until: Option<u64>,
 }
 
 impl Key {
-    fn new(secret: &SigningSecret) -> Self {
-        Self {
-            kid: key_id(secret),
-            encoding: EncodingKey::from_secret(secret.expose()),
-            verifying: hmac::Key::new(hmac::HMAC_SHA256, secret.expose()),
-            issued_until: None,
-        }
-    }
-
     /// The id tokens name this key by.
     pub fn kid(&self) -> &str {
-        &self.kid
+        self.material.public().kid()
     }
 
-    /// The key as `jsonwebtoken` signs with.
-    pub fn encoding(&self) -> &EncodingKey {
-        &self.encoding
+    /// The public half, which verifies.
+    pub fn public(&self) -> &PublicKey {
+        self.material.public()
     }
 
-    /// The key as an HMAC key, for verifying and deriving.
-    pub fn hmac(&self) -> &hmac::Key {
-        &self.verifying
+    /// The private half, where this instance holds it.
+    pub fn private(&self) -> Option<&PrivateKey> {
+        match &self.material {
+            KeyMaterial::Private(key) => Some(key),
+            KeyMaterial::Public(_) => None,
+        }
     }
 
     /// Whether a token issued at `iat` may carry this key's signature: always for the current key;
@@ -244,14 +398,15 @@ pub struct KeyRing {
 impl KeyRing {
     /// The previous key verifies only tokens issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after the
     /// current one's creation.
-    pub fn new(keys: &SigningKeys) -> Self {
+    pub fn new(keys: &KeySet) -> Self {
         let created = keys.current_created.map(unix_seconds);
-        let previous = keys.previous.as_ref().map(|secret| Key {
+        let previous = keys.previous.as_ref().map(|material| Key {
+            material: material.clone(),
             issued_until: created.map(|c| c + PREVIOUS_KEY_ISSUES_FOR.as_secs()),
-            ..Key::new(secret)
         });
         let current_signs_from = created.map(|c| c + KEY_ACTIVATION_DELAY.as_secs());
-        Self { current: Key::new(&keys.current), previous, current_signs_from }
+        let current = Key { material: keys.current.clone(), issued_until: None };
+        Self { current, previous, current_signs_from }
     }
 
     /// The key that signs at `now`, then the other one in force: the current one signs, or the
@@ -267,7 +422,12 @@ impl KeyRing {
 
     /// The key named `kid`, among ours only.
     pub fn find(&self, kid: &str) -> Option<&Key> {
-        std::iter::once(&self.current).chain(&self.previous).find(|k| k.kid == kid)
+        self.keys().find(|k| k.kid() == kid)
+    }
+
+    /// Every key in force, the current one first.
+    pub fn keys(&self) -> impl Iterator<Item = &Key> {
+        std::iter::once(&self.current).chain(&self.previous)
     }
 }
 
@@ -287,11 +447,7 @@ pub struct Keys {
 impl Keys {
     /// `loaded` as the keys in force, reloadable from `source` (asking it for the previous key
     /// while it can verify a valid token: `previous_verifies_for`).
-    pub fn new(
-        loaded: &SigningKeys,
-        source: Option<Box<dyn KeySource>>,
-        previous_verifies_for: Duration,
-    ) -> Self {
+    pub fn new(loaded: &KeySet, source: Option<Box<dyn KeySource>>, previous_verifies_for: Duration) -> Self {
         Self {
             ring: RwLock::new(Arc::new(KeyRing::new(loaded))),
             source,
@@ -344,6 +500,23 @@ impl Keys {
     }
 }
 
+/// Test-only RSA keys (`shared/tests/fixtures`), never used outside tests.
+#[cfg(test)]
+pub(crate) mod test_keys {
+    use super::PrivateKey;
+
+    pub const PEM: [&str; 3] = [
+        include_str!("../../tests/fixtures/test-only-rsa-1.pem"),
+        include_str!("../../tests/fixtures/test-only-rsa-2.pem"),
+        include_str!("../../tests/fixtures/test-only-rsa-3.pem"),
+    ];
+
+    /// Test key `i` (0, 1 or 2).
+    pub fn private(i: usize) -> PrivateKey {
+        PrivateKey::from_pem(PEM[i]).unwrap()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -351,32 +524,65 @@ mod tests {
     const SECRET: &[u8] = b"test-only-secret-0123456789-abcdefghij";
     const NOW: u64 = 1_800_000_000;
 
-    fn secret(bytes: &[u8]) -> SigningSecret {
-        SigningSecret::new(bytes.to_vec()).unwrap()
+    fn key(i: usize) -> KeyMaterial {
+        KeyMaterial::Private(test_keys::private(i))
+    }
+
+    #[cfg(feature = "keygen")]
+    #[test]
+    fn generated_keys_are_fresh_pkcs8_rsa_keys_of_2048_bits() {
+        let (one, two) = (
+            PrivateKey::from_pem(&generate().unwrap()).unwrap(),
+            PrivateKey::from_pem(&generate().unwrap()).unwrap(),
+        );
+        assert_ne!(one.public().kid(), two.public().kid());
+        let n = URL_SAFE_NO_PAD.decode(one.public().to_jwk().n).unwrap();
+        assert_eq!(n.len() * 8, GENERATED_RSA_BITS);
     }
 
     #[test]
-    fn a_short_secret_is_refused() {
-        let err = SigningSecret::new(b"0123456789abcdefghij0123456789a".to_vec()).unwrap_err();
-        assert!(matches!(err, KeyError::Weak(_)), "{err}");
+    fn a_pkcs8_pem_key_parses_and_never_prints() {
+        let key = test_keys::private(0);
+        assert_eq!(key.public().kid().len(), 43, "a SHA-256 thumbprint, base64url");
+        let printed = format!("{key:?}");
+        assert!(printed.contains("[REDACTED]") && !printed.contains("MII"), "{printed}");
     }
 
     #[test]
-    fn a_word_repeated_to_length_is_refused() {
-        let weak = "hunter2-".repeat(5);
-        assert!(SigningSecret::new(weak.into_bytes()).is_err());
+    fn anything_but_an_rsa_pkcs8_key_of_2048_to_4096_bits_is_refused() {
+        assert!(matches!(PrivateKey::from_pem("not a key"), Err(KeyError::Invalid(_))));
+        let garbled = test_keys::PEM[0].replace("MII", "MIJ");
+        assert!(matches!(PrivateKey::from_pem(&garbled), Err(KeyError::Invalid(_))));
+        let jwk = test_keys::private(0).public().to_jwk();
+        let short = Jwk { n: b64(&URL_SAFE_NO_PAD.decode(&jwk.n).unwrap()[..128]), kid: None, ..jwk };
+        let short = serde_json::to_string(&short).unwrap();
+        assert!(matches!(PublicKey::from_jwk(&short), Err(KeyError::Invalid(_))), "1024 bits");
     }
 
     #[test]
-    fn a_random_looking_secret_is_accepted_and_never_printed() {
-        let secret = SigningSecret::new(b"Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA".to_vec()).unwrap();
-        assert_eq!(secret.expose().len(), 32);
-        assert_eq!(format!("{secret:?}"), "SigningSecret([REDACTED])");
+    fn a_public_key_round_trips_through_its_jwk_and_its_kid_is_the_rfc_7638_thumbprint() {
+        let public = test_keys::private(1).public().clone();
+        let jwk = serde_json::to_string(&public.to_jwk()).unwrap();
+        assert_eq!(PublicKey::from_jwk(&jwk).unwrap(), public);
+        let value: serde_json::Value = serde_json::from_str(&jwk).unwrap();
+        let canonical = format!(
+            r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#,
+            value["e"].as_str().unwrap(),
+            value["n"].as_str().unwrap()
+        );
+        let thumbprint = b64(digest::digest(&digest::SHA256, canonical.as_bytes()).as_ref());
+        assert_eq!(value["kid"], thumbprint.as_str());
+        assert_eq!((value["alg"].as_str(), value["use"].as_str()), (Some("RS256"), Some("sig")));
+        let lying = jwk.replace(&thumbprint, "another-kid");
+        assert!(matches!(PublicKey::from_jwk(&lying), Err(KeyError::Invalid(_))));
+        let other_alg = jwk.replace("RS256", "RS512");
+        assert!(matches!(PublicKey::from_jwk(&other_alg), Err(KeyError::Invalid(_))));
     }
 
     #[test]
     fn the_server_secret_must_be_strong_and_keys_each_use_apart() {
         assert!(matches!(ServerSecret::new(b"short"), Err(KeyError::Weak(_))));
+        assert!(matches!(ServerSecret::new("hunter2-".repeat(5).as_bytes()), Err(KeyError::Weak(_))));
         let server = ServerSecret::new(SECRET).unwrap();
         let (audit, children) =
             (hmac::sign(server.audit_key(), b"x"), hmac::sign(server.children_key(), b"x"));
@@ -387,18 +593,20 @@ mod tests {
 
     #[test]
     fn a_new_key_verifies_at_once_but_signs_only_once_it_is_past_the_activation_delay() {
-        let (old, new) = (b"key-one-0123456789-abcdefghijklmnopqr".as_slice(), SECRET);
+        let (old, new) = (key(0), key(1));
         let created = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
         let keys =
-            SigningKeys { current: secret(new), previous: Some(secret(old)), current_created: Some(created) };
+            KeySet { current: new.clone(), previous: Some(old.clone()), current_created: Some(created) };
         let ring = KeyRing::new(&keys);
-        let signer = |at: SystemTime| ring.signer(unix_seconds(at)).0.kid.clone();
-        assert_eq!(signer(created), key_id(&secret(old)));
-        assert_eq!(signer(created + KEY_ACTIVATION_DELAY - Duration::from_millis(1)), key_id(&secret(old)));
-        assert_eq!(signer(created + KEY_ACTIVATION_DELAY), key_id(&secret(new)));
-        assert!(ring.find(&key_id(&secret(new))).is_some(), "the new key verifies at once");
-        let first = SigningKeys { previous: None, ..keys };
-        assert_eq!(KeyRing::new(&first).signer(NOW).0.kid, key_id(&secret(new)), "nothing else to sign with");
+        let signer = |at: SystemTime| ring.signer(unix_seconds(at)).0.kid().to_owned();
+        assert_eq!(signer(created), old.public().kid());
+        assert_eq!(signer(created + KEY_ACTIVATION_DELAY - Duration::from_millis(1)), old.public().kid());
+        assert_eq!(signer(created + KEY_ACTIVATION_DELAY), new.public().kid());
+        assert!(ring.find(new.public().kid()).is_some(), "the new key verifies at once");
+        let first = KeySet { previous: None, ..keys.clone() };
+        assert_eq!(KeyRing::new(&first).signer(NOW).0.kid(), new.public().kid(), "nothing else to sign with");
+        let verifier = KeyRing::new(&keys.public_only());
+        assert!(verifier.keys().all(|k| k.private().is_none()), "a verifier holds public keys only");
         assert!(KEY_ACTIVATION_DELAY > RELOAD_ON_UNKNOWN_KID_AFTER);
     }
 }

@@ -1,10 +1,11 @@
 //! Rotating the signing key with Secrets Manager's four-step protocol (`createSecret`,
-//! `setSecret`, `testSecret`, `finishSecret`). After `finishSecret` the new key is `AWSCURRENT`
-//! and the old one `AWSPREVIOUS`, which verifiers keep accepting.
+//! `setSecret`, `testSecret`, `finishSecret`), on two secrets kept in step: the private key, and
+//! its public half under the same version id, which verifiers read. After `finishSecret` the new
+//! key is `AWSCURRENT` in both and the old one `AWSPREVIOUS`, which verifiers keep accepting.
 
 use std::{collections::HashMap, future::Future};
 
-use super::SigningSecret;
+use super::{PrivateKey, PublicKey};
 use crate::BoxError;
 
 /// The stage of the key that signs.
@@ -21,8 +22,10 @@ pub enum RotationError {
     UnknownStep(String),
     #[error("version {0} is not pending rotation")]
     NotPending(String),
-    #[error("the pending key is missing or too weak")]
+    #[error("the pending key is missing or unusable, or its public half does not match it")]
     BadPendingKey,
+    #[error("could not generate a key")]
+    Generate(#[source] BoxError),
     #[error("Secrets Manager call failed")]
     Store(#[source] BoxError),
 }
@@ -60,21 +63,30 @@ pub trait SecretVersions {
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
-/// A fresh key: 48 random bytes, base64url (64 characters).
-pub fn generate_key() -> String {
-    crate::random_base64url::<48>()
+/// The two secrets a rotation keeps in step.
+#[derive(Debug, Clone, Copy)]
+pub struct KeySecrets<'a> {
+    /// The private keys (the secret Secrets Manager rotates).
+    pub private: &'a str,
+    /// Their public halves.
+    pub public: &'a str,
 }
 
-/// Runs `step` of rotating `secret` to version `token`. Every step is idempotent: Secrets
+/// Makes a fresh private key, as PKCS#8 PEM (`keys::generate` where the `keygen` feature is on).
+pub type Generate = fn() -> Result<String, BoxError>;
+
+/// Runs `step` of rotating `secrets` to version `token`. Every step is idempotent: Secrets
 /// Manager may call it again.
-#[tracing::instrument(name = "rotate signing key", skip(store, secret, token))]
+#[tracing::instrument(name = "rotate signing key", skip(store, secrets, token, generate))]
 pub async fn rotate<S: SecretVersions>(
     store: &S,
-    secret: &str,
+    secrets: KeySecrets<'_>,
     token: &str,
     step: &str,
+    generate: Generate,
 ) -> Result<(), RotationError> {
-    let versions = store.version_stages(secret).await.map_err(RotationError::Store)?;
+    let store_error = RotationError::Store;
+    let versions = store.version_stages(secrets.private).await.map_err(store_error)?;
     let stages = versions.get(token);
     if stages.is_some_and(|s| s.iter().any(|s| s == CURRENT)) {
         tracing::info!("version is already current");
@@ -86,9 +98,20 @@ pub async fn rotate<S: SecretVersions>(
             if stages.is_some() && !pending {
                 return Err(RotationError::NotPending(token.to_owned()));
             }
-            if store.value(secret, token, PENDING).await.map_err(RotationError::Store)?.is_none() {
-                store.put_pending(secret, token, &generate_key()).await.map_err(RotationError::Store)?;
-                tracing::info!("pending key created");
+            let private = match store.value(secrets.private, token, PENDING).await.map_err(store_error)? {
+                Some(pem) => pem,
+                None => {
+                    let pem = generate().map_err(RotationError::Generate)?;
+                    store.put_pending(secrets.private, token, &pem).await.map_err(store_error)?;
+                    tracing::info!("pending key created");
+                    pem
+                }
+            };
+            if store.value(secrets.public, token, PENDING).await.map_err(store_error)?.is_none() {
+                let key = PrivateKey::from_pem(&private).map_err(|_| RotationError::BadPendingKey)?;
+                let jwk = serde_json::to_string(&key.public().to_jwk()).map_err(|e| store_error(e.into()))?;
+                store.put_pending(secrets.public, token, &jwk).await.map_err(store_error)?;
+                tracing::info!(kid = key.public().kid(), "pending public key published");
             }
             Ok(())
         }
@@ -96,19 +119,32 @@ pub async fn rotate<S: SecretVersions>(
         // The key is used by this service alone: there is no other system to update.
         "setSecret" => Ok(()),
         "testSecret" => {
-            let value = store.value(secret, token, PENDING).await.map_err(RotationError::Store)?;
-            let usable = value.is_some_and(|v| SigningSecret::new(v.into_bytes()).is_ok());
-            if usable { Ok(()) } else { Err(RotationError::BadPendingKey) }
+            let private = store.value(secrets.private, token, PENDING).await.map_err(store_error)?;
+            let public = store.value(secrets.public, token, PENDING).await.map_err(store_error)?;
+            let private = private.and_then(|pem| PrivateKey::from_pem(&pem).ok());
+            let public = public.and_then(|jwk| PublicKey::from_jwk(&jwk).ok());
+            match (private, public) {
+                (Some(private), Some(public)) if *private.public() == public => Ok(()),
+                _ => Err(RotationError::BadPendingKey),
+            }
         }
         "finishSecret" => {
-            let current =
-                versions.iter().find(|(_, s)| s.iter().any(|s| s == CURRENT)).map(|(v, _)| v.as_str());
-            store.promote(secret, token, current).await.map_err(RotationError::Store)?;
+            // The public half first: no signer uses a key whose public half is not current.
+            let public = store.version_stages(secrets.public).await.map_err(store_error)?;
+            if !public.get(token).is_some_and(|s| s.iter().any(|s| s == CURRENT)) {
+                store.promote(secrets.public, token, current_version(&public)).await.map_err(store_error)?;
+            }
+            store.promote(secrets.private, token, current_version(&versions)).await.map_err(store_error)?;
             tracing::info!("pending key promoted to current");
             Ok(())
         }
         other => Err(RotationError::UnknownStep(other.to_owned())),
     }
+}
+
+/// The version staged `AWSCURRENT`, if any.
+fn current_version(versions: &HashMap<String, Vec<String>>) -> Option<&str> {
+    versions.iter().find(|(_, s)| s.iter().any(|s| s == CURRENT)).map(|(v, _)| v.as_str())
 }
 
 #[cfg(test)]
@@ -118,57 +154,75 @@ mod tests {
     use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
 
     use super::*;
+    use crate::keys::test_keys;
 
     /// A version's stages and value.
     type Version = (Vec<String>, Option<String>);
 
-    /// Versions as Secrets Manager keeps them, by id.
+    const PRIVATE: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt";
+    const PUBLIC: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-public";
+
+    /// Versions as Secrets Manager keeps them, by secret and id.
     #[derive(Default)]
-    struct FakeVersions(Mutex<HashMap<String, Version>>);
+    struct FakeVersions(Mutex<HashMap<String, HashMap<String, Version>>>);
 
     impl FakeVersions {
-        fn with(versions: &[(&str, &[&str], Option<&str>)]) -> Self {
-            let map = versions
-                .iter()
-                .map(|(id, stages, value)| {
-                    (
-                        id.to_string(),
-                        (stages.iter().map(|s| s.to_string()).collect(), value.map(str::to_owned)),
-                    )
-                })
-                .collect();
-            Self(Mutex::new(map))
+        /// Both secrets with the same versions: a private key and its public half each.
+        fn with(versions: &[(&str, &[&str], Option<usize>)]) -> Self {
+            let secret = |public: bool| {
+                versions
+                    .iter()
+                    .map(|(id, stages, key)| {
+                        let value = key.map(|i| match public {
+                            false => test_keys::PEM[i].to_owned(),
+                            true => serde_json::to_string(&test_keys::private(i).public().to_jwk()).unwrap(),
+                        });
+                        (id.to_string(), (stages.iter().map(|s| s.to_string()).collect(), value))
+                    })
+                    .collect()
+            };
+            Self(Mutex::new(HashMap::from([(PRIVATE.into(), secret(false)), (PUBLIC.into(), secret(true))])))
         }
 
-        fn stages(&self, id: &str) -> Vec<String> {
-            self.0.lock().unwrap().get(id).map(|(s, _)| s.clone()).unwrap_or_default()
+        fn stages(&self, secret: &str, id: &str) -> Vec<String> {
+            self.0.lock().unwrap()[secret].get(id).map(|(s, _)| s.clone()).unwrap_or_default()
+        }
+
+        fn value(&self, secret: &str, id: &str) -> Option<String> {
+            self.0.lock().unwrap()[secret].get(id).and_then(|(_, v)| v.clone())
         }
     }
 
     impl SecretVersions for FakeVersions {
-        async fn version_stages(&self, _: &str) -> Result<HashMap<String, Vec<String>>, BoxError> {
-            Ok(self.0.lock().unwrap().iter().map(|(id, (stages, _))| (id.clone(), stages.clone())).collect())
+        async fn version_stages(&self, secret: &str) -> Result<HashMap<String, Vec<String>>, BoxError> {
+            let secrets = self.0.lock().unwrap();
+            Ok(secrets[secret].iter().map(|(id, (stages, _))| (id.clone(), stages.clone())).collect())
         }
 
-        async fn value(&self, _: &str, version_id: &str, stage: &str) -> Result<Option<String>, BoxError> {
-            let versions = self.0.lock().unwrap();
-            Ok(versions
+        async fn value(
+            &self,
+            secret: &str,
+            version_id: &str,
+            stage: &str,
+        ) -> Result<Option<String>, BoxError> {
+            let secrets = self.0.lock().unwrap();
+            Ok(secrets[secret]
                 .get(version_id)
                 .filter(|(s, _)| s.iter().any(|s| s == stage))
                 .and_then(|(_, v)| v.clone()))
         }
 
-        async fn put_pending(&self, _: &str, version_id: &str, value: &str) -> Result<(), BoxError> {
-            let mut versions = self.0.lock().unwrap();
-            let entry = versions.entry(version_id.to_owned()).or_default();
+        async fn put_pending(&self, secret: &str, version_id: &str, value: &str) -> Result<(), BoxError> {
+            let mut secrets = self.0.lock().unwrap();
+            let entry = secrets.get_mut(secret).unwrap().entry(version_id.to_owned()).or_default();
             entry.0 = vec![PENDING.into()];
             entry.1 = Some(value.to_owned());
             Ok(())
         }
 
-        async fn promote(&self, _: &str, version_id: &str, from: Option<&str>) -> Result<(), BoxError> {
-            let mut versions = self.0.lock().unwrap();
-            for (id, (stages, _)) in versions.iter_mut() {
+        async fn promote(&self, secret: &str, version_id: &str, from: Option<&str>) -> Result<(), BoxError> {
+            let mut secrets = self.0.lock().unwrap();
+            for (id, (stages, _)) in secrets.get_mut(secret).unwrap().iter_mut() {
                 stages.retain(|s| s != PREVIOUS);
                 if Some(id.as_str()) == from {
                     stages.retain(|s| s != CURRENT);
@@ -182,61 +236,86 @@ mod tests {
         }
     }
 
+    /// Test key 2, as a generator would make it.
+    fn generate() -> Result<String, BoxError> {
+        Ok(test_keys::PEM[2].to_owned())
+    }
+
     /// The step `event` asks for, as the `rotate-key` function runs it.
     async fn run(
         store: &FakeVersions,
         event: &SecretsManagerSecretRotationEvent,
     ) -> Result<(), RotationError> {
-        rotate(store, &event.secret_id, &event.client_request_token, &event.step).await
+        let secrets = KeySecrets { private: &event.secret_id, public: PUBLIC };
+        rotate(store, secrets, &event.client_request_token, &event.step, generate).await
     }
 
     fn event(step: &str, token: &str) -> SecretsManagerSecretRotationEvent {
         let mut event = SecretsManagerSecretRotationEvent::default();
         event.step = step.into();
-        event.secret_id = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into();
+        event.secret_id = PRIVATE.into();
         event.client_request_token = token.into();
         event
     }
 
-    const OLD: &str = "the-current-signing-key-0123456789-abcdefghij";
-
     #[tokio::test]
-    async fn the_four_steps_make_a_fresh_key_current_and_the_old_one_previous() {
-        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v2", &[PENDING], None)]);
+    async fn the_four_steps_make_a_fresh_key_current_in_both_secrets_and_the_old_one_previous() {
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0)), ("v2", &[PENDING], None)]);
         for step in ["createSecret", "setSecret", "testSecret", "finishSecret"] {
             run(&store, &event(step, "v2")).await.unwrap();
         }
-        assert_eq!(store.stages("v2"), [PENDING, CURRENT]);
-        assert_eq!(store.stages("v1"), ["AWSPREVIOUS"]);
-        let new_key = store.0.lock().unwrap()["v2"].1.clone().unwrap();
-        assert_ne!(new_key, OLD);
-        assert!(SigningSecret::new(new_key.into_bytes()).is_ok());
+        for secret in [PRIVATE, PUBLIC] {
+            assert_eq!(store.stages(secret, "v2"), [PENDING, CURRENT]);
+            assert_eq!(store.stages(secret, "v1"), [PREVIOUS]);
+        }
+        let private = PrivateKey::from_pem(&store.value(PRIVATE, "v2").unwrap()).unwrap();
+        let public = PublicKey::from_jwk(&store.value(PUBLIC, "v2").unwrap()).unwrap();
+        assert_eq!(*private.public(), public, "the public secret holds the new key's public half");
+        assert_ne!(public, *test_keys::private(0).public());
     }
 
     #[tokio::test]
-    async fn every_step_is_idempotent() {
-        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v2", &[PENDING], None)]);
+    async fn every_step_is_idempotent_and_a_create_cut_short_is_completed() {
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0)), ("v2", &[PENDING], None)]);
+        store.put_pending(PRIVATE, "v2", test_keys::PEM[1]).await.unwrap();
         run(&store, &event("createSecret", "v2")).await.unwrap();
-        let first = store.0.lock().unwrap()["v2"].1.clone();
+        assert_eq!(
+            store.value(PRIVATE, "v2").as_deref(),
+            Some(test_keys::PEM[1]),
+            "a retried create keeps the key"
+        );
+        let public = PublicKey::from_jwk(&store.value(PUBLIC, "v2").unwrap()).unwrap();
+        assert_eq!(public, *test_keys::private(1).public(), "the missing public half is published");
         run(&store, &event("createSecret", "v2")).await.unwrap();
-        assert_eq!(store.0.lock().unwrap()["v2"].1, first, "a retried create keeps the key");
         run(&store, &event("finishSecret", "v2")).await.unwrap();
         run(&store, &event("finishSecret", "v2")).await.unwrap();
-        assert_eq!(store.stages("v1"), ["AWSPREVIOUS"]);
+        assert_eq!(store.stages(PUBLIC, "v1"), [PREVIOUS]);
+        assert_eq!(store.stages(PRIVATE, "v1"), [PREVIOUS]);
     }
 
     #[tokio::test]
-    async fn a_weak_pending_key_fails_the_test_step_and_is_never_promoted() {
-        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v2", &[PENDING], Some("weak"))]);
+    async fn a_pending_key_that_is_unusable_or_does_not_match_its_public_half_fails_the_test_step() {
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0)), ("v2", &[PENDING], Some(1))]);
+        run(&store, &event("testSecret", "v2")).await.unwrap();
+        store
+            .put_pending(
+                PUBLIC,
+                "v2",
+                &serde_json::to_string(&test_keys::private(2).public().to_jwk()).unwrap(),
+            )
+            .await
+            .unwrap();
+        assert!(matches!(run(&store, &event("testSecret", "v2")).await, Err(RotationError::BadPendingKey)));
+        store.put_pending(PRIVATE, "v2", "weak").await.unwrap();
         assert!(matches!(run(&store, &event("testSecret", "v2")).await, Err(RotationError::BadPendingKey)));
     }
 
     #[tokio::test]
     async fn unknown_steps_and_versions_not_pending_are_refused() {
-        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD)), ("v0", &[PREVIOUS], Some(OLD))]);
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0)), ("v0", &[PREVIOUS], Some(1))]);
         assert!(matches!(run(&store, &event("testSecret", "v0")).await, Err(RotationError::NotPending(_))));
         assert!(matches!(run(&store, &event("createSecret", "v0")).await, Err(RotationError::NotPending(_))));
-        let store = FakeVersions::with(&[("v2", &[PENDING], Some(OLD))]);
+        let store = FakeVersions::with(&[("v2", &[PENDING], Some(0))]);
         assert!(matches!(run(&store, &event("dropTables", "v2")).await, Err(RotationError::UnknownStep(_))));
         assert!(run(&store, &event("setSecret", "v2")).await.is_ok());
     }
@@ -245,16 +324,11 @@ mod tests {
     async fn the_sample_event_creates_a_pending_key() {
         let event: SecretsManagerSecretRotationEvent =
             serde_json::from_str(include_str!("../../../events/rotate-key.json")).unwrap();
-        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(OLD))]);
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0))]);
+        let private = store.0.lock().unwrap()[PRIVATE].clone();
+        store.0.lock().unwrap().insert(event.secret_id.clone(), private);
         run(&store, &event).await.unwrap();
-        assert_eq!(store.stages(&event.client_request_token), [PENDING]);
-    }
-
-    #[test]
-    fn generated_keys_are_strong() {
-        let key = generate_key();
-        assert_eq!(key.len(), 64);
-        assert!(SigningSecret::new(key.into_bytes()).is_ok());
-        assert_ne!(generate_key(), generate_key());
+        assert_eq!(store.stages(&event.secret_id, &event.client_request_token), [PENDING]);
+        assert_eq!(store.stages(PUBLIC, &event.client_request_token), [PENDING]);
     }
 }

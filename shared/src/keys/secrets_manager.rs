@@ -1,29 +1,53 @@
 //! The Secrets Manager adapter for key material: the deployed [`KeySource`], the server secret,
 //! and the calls [`rotation`](super::rotation) makes.
+//!
+//! The private keys live in one secret (a PEM per version), readable only by the functions that
+//! sign and by rotation; their public halves in another (a JWK per version, with the same
+//! version ids and stages), readable by every verifier.
 
 use std::{collections::HashMap, time::Duration, time::SystemTime};
 
 use super::{
-    BoxFuture, KeyError, KeySource, ServerSecret, SigningKeys, SigningSecret,
+    BoxFuture, KeyError, KeyMaterial, KeySet, KeySource, PrivateKey, PublicKey, ServerSecret,
     rotation::{CURRENT, PENDING, PREVIOUS, SecretVersions},
 };
 use crate::BoxError;
 
-/// The `AWSCURRENT` and `AWSPREVIOUS` versions of the signing secret (`JWT_SECRET_ARN`).
+/// Which half of the keys a secret holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Half {
+    /// PEM private keys (`JWT_PRIVATE_KEY_ARN`): signers and rotation only.
+    Private,
+    /// JWK public keys (`JWT_PUBLIC_KEYS_ARN`): verifiers.
+    Public,
+}
+
+impl Half {
+    /// Parses a version's value as this half.
+    pub fn parse(self, value: &str) -> Result<KeyMaterial, KeyError> {
+        match self {
+            Self::Private => PrivateKey::from_pem(value).map(KeyMaterial::Private),
+            Self::Public => PublicKey::from_jwk(value).map(KeyMaterial::Public),
+        }
+    }
+}
+
+/// The `AWSCURRENT` and `AWSPREVIOUS` versions of a key secret.
 #[derive(Debug, Clone)]
 pub struct SecretsManagerKeys {
     pub client: aws_sdk_secretsmanager::Client,
     pub arn: String,
+    pub half: Half,
 }
 
 impl KeySource for SecretsManagerKeys {
     /// Most cold starts come long after a rotation, and make one request instead of two.
-    fn load(&self, previous_verifies_for: Duration) -> BoxFuture<'_, Result<SigningKeys, KeyError>> {
+    fn load(&self, previous_verifies_for: Duration) -> BoxFuture<'_, Result<KeySet, KeyError>> {
         Box::pin(async move {
             let (current, current_created) = secret_version(&self.client, &self.arn, CURRENT)
                 .await?
                 .ok_or_else(|| KeyError::Unreadable("the secret has no AWSCURRENT value".into()))?;
-            let current = SigningSecret::new(current)?;
+            let current = self.half.parse(&String::from_utf8_lossy(&current))?;
             self.with_previous(current, current_created, previous_verifies_for).await
         })
     }
@@ -32,12 +56,16 @@ impl KeySource for SecretsManagerKeys {
 impl SecretsManagerKeys {
     /// `current` and, while it can still verify a valid token (`previous_verifies_for` after
     /// `current` was created), the `AWSPREVIOUS` key.
+    ///
+    /// A previous version that is not a key of this half is no key: it is the placeholder a new
+    /// stack's secret starts with, before its first rotation made the first key, which so signs
+    /// at once.
     async fn with_previous(
         &self,
-        current: SigningSecret,
+        current: KeyMaterial,
         current_created: Option<SystemTime>,
         previous_verifies_for: Duration,
-    ) -> Result<SigningKeys, KeyError> {
+    ) -> Result<KeySet, KeyError> {
         let previous_verifies = current_created
             .and_then(|created| created.checked_add(previous_verifies_for))
             .is_none_or(|until| SystemTime::now() < until);
@@ -45,17 +73,18 @@ impl SecretsManagerKeys {
             true => secret_version(&self.client, &self.arn, PREVIOUS).await?.map(|(value, _)| value),
             false => None,
         };
-        Ok(SigningKeys { current, previous: previous.map(SigningSecret::new).transpose()?, current_created })
+        let previous = previous.and_then(|value| self.half.parse(&String::from_utf8_lossy(&value)).ok());
+        Ok(KeySet { current, previous, current_created })
     }
 
-    /// The signing keys and the server secret of `server_arn`, read together as a function that
+    /// The private keys and the server secret of `server_arn`, read together as a function that
     /// mints sessions starts: one `BatchGetSecretValue` for both current values, the one request
     /// of most cold starts, then the previous signing key while it can still verify a token.
     pub async fn load_with_server_secret(
         &self,
         server_arn: &str,
         previous_verifies_for: Duration,
-    ) -> Result<(SigningKeys, ServerSecret), KeyError> {
+    ) -> Result<(KeySet, ServerSecret), KeyError> {
         let output = self
             .client
             .batch_get_secret_value()
@@ -78,7 +107,7 @@ impl SecretsManagerKeys {
                 .ok_or_else(|| KeyError::Unreadable("a secret has no string value".into()))
         };
         let server = ServerSecret::new(string(server_arn)?.as_bytes())?;
-        let current = SigningSecret::new(string(&self.arn)?.as_bytes().to_vec())?;
+        let current = self.half.parse(string(&self.arn)?)?;
         let created = value(&self.arn)?.created_date().and_then(|d| SystemTime::try_from(*d).ok());
         Ok((self.with_previous(current, created, previous_verifies_for).await?, server))
     }
@@ -206,7 +235,7 @@ mod tests {
             let answer = serde_json::json!({
                 "ARN": "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt", "Name": "jwt",
                 "VersionId": stage, "VersionStages": [stage], "CreatedDate": created,
-                "SecretString": format!("{stage}-0123456789-abcdefghijklmnopqrstuvwxyz"),
+                "SecretString": jwk(&stage),
             });
             let mut response =
                 HttpResponse::new(200u16.try_into().unwrap(), SdkBody::from(answer.to_string()));
@@ -215,8 +244,14 @@ mod tests {
         }
     }
 
+    /// The public key a stage holds: test key 0 is current, 1 previous.
+    fn jwk(stage: &str) -> String {
+        let key = crate::keys::test_keys::private(usize::from(stage == PREVIOUS));
+        serde_json::to_string(&key.public().to_jwk()).unwrap()
+    }
+
     /// Loads keys whose current version is `age` old; returns them and the stages read.
-    async fn load_keys_created(age: Duration) -> (SigningKeys, Vec<String>) {
+    async fn load_keys_created(age: Duration) -> (KeySet, Vec<String>) {
         let versions = Answers { created: SystemTime::now() - age, asked: Arc::default() };
         let connector = versions.clone();
         let config = aws_sdk_secretsmanager::Config::builder()
@@ -229,6 +264,7 @@ mod tests {
         let source = SecretsManagerKeys {
             client: aws_sdk_secretsmanager::Client::from_conf(config),
             arn: "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt".into(),
+            half: Half::Public,
         };
         let keys = source.load(Duration::from_secs(1800)).await.unwrap();
         let asked = versions.asked.lock().unwrap().clone();
@@ -244,6 +280,8 @@ mod tests {
         let (keys, asked) = load_keys_created(Duration::from_secs(1900)).await;
         assert_eq!(asked, ["AWSCURRENT"], "one request: no token of the previous key is valid any more");
         assert!(keys.previous.is_none());
-        assert_eq!(keys.current.expose(), b"AWSCURRENT-0123456789-abcdefghijklmnopqrstuvwxyz");
+        let current = crate::keys::test_keys::private(0);
+        assert_eq!(keys.current.public(), current.public());
+        assert!(matches!(keys.current, KeyMaterial::Public(_)), "a verifier's source yields public keys");
     }
 }

@@ -1,29 +1,36 @@
-//! Access tokens: HS256 JWTs with every claim pinned and checked.
+//! Access tokens: RS256 JWTs of type `at+jwt` (RFC 9068) with every claim pinned and checked.
+//! Signing needs a private key; verifying, which the authorizer and any other service do, only
+//! the public ones ([`crate::keys`]).
 
 use std::{borrow::Cow, ops::RangeInclusive, time::Duration};
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use jsonwebtoken::{
     Algorithm, Header,
-    crypto::{CryptoProvider, JwkUtils, JwtSigner, JwtVerifier},
+    crypto::{CryptoProvider, JwkUtils, JwtSigner},
 };
-use ring::hmac;
+use ring::{rand::SystemRandom, signature::RsaKeyPair};
 use serde::{Deserialize, Serialize, de::IgnoredAny};
 
 use crate::keys::{
-    self, KEYS_MAX_AGE, KeyError, KeySource, Keys, RELOAD_ON_UNKNOWN_KID_AFTER, SigningKeys, SigningSecret,
+    self, KEYS_MAX_AGE, KeyError, KeyMaterial, KeySet, KeySource, Keys, MAX_RSA_BITS, PrivateKey,
+    RELOAD_ON_UNKNOWN_KID_AFTER,
 };
 
 /// Longest token accepted, in bytes; longer ones are refused before any decoding.
 pub const MAX_TOKEN_BYTES: usize = 4096;
 /// Clock skew tolerated on `exp`, `nbf` and `iat`, in seconds.
 pub const LEEWAY_SECONDS: u64 = 10;
-/// Longest decoded header accepted; ours is about 80 bytes.
+/// Longest decoded header accepted; ours is about 90 bytes.
 const MAX_HEADER_BYTES: usize = 256;
-/// Length of an HS256 signature; a longer one cannot be ours.
-const SIGNATURE_BYTES: usize = 32;
+/// Length of the longest RS256 signature, that of a [`MAX_RSA_BITS`] key.
+const MAX_SIGNATURE_BYTES: usize = MAX_RSA_BITS / 8;
 /// The only signing algorithm issued or accepted.
-const ALGORITHM: Algorithm = Algorithm::HS256;
+const ALGORITHM: Algorithm = Algorithm::RS256;
+/// The token type issued and required (RFC 9068 §2.1; RFC 8725 §3.11).
+pub const TOKEN_TYPE: &str = "at+jwt";
+/// The `client_id` of every token: the service's own first-party client (RFC 9068 §2.2).
+pub const CLIENT_ID: &str = "jwt-auth";
 
 /// Access-token lifetime unless configured (`ACCESS_TOKEN_TTL_SECONDS`): 15 minutes.
 pub const DEFAULT_ACCESS_TTL: Duration = Duration::from_secs(900);
@@ -54,13 +61,18 @@ pub fn previous_key_verifies_for(settings: &TokenSettings) -> Duration {
     keys::previous_key_verifies_for(settings.access_ttl, Duration::from_secs(LEEWAY_SECONDS))
 }
 
-/// The claims every access token carries.
+/// The claims every access token carries: RFC 9068's, then ours.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Claims {
     pub iss: String,
     pub aud: String,
     /// The user's stable id.
     pub sub: String,
+    /// The client the token was issued to: always [`CLIENT_ID`].
+    pub client_id: String,
+    /// The user's roles, space-separated (RFC 6749 §3.3); absent when there are none.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub scope: String,
     pub username: String,
     /// The user's token version at issue; "log out everywhere" bumps it, revoking this token.
     pub ver: u64,
@@ -100,7 +112,7 @@ pub enum TokenError {
     BadClaims(&'static str),
     #[error("token is not three base64url segments")]
     Malformed,
-    #[error("token is not signed with HS256")]
+    #[error("token is not signed with RS256")]
     WrongAlgorithm,
     #[error("token signature does not match")]
     BadSignature,
@@ -110,6 +122,9 @@ pub enum TokenError {
     KeysUnavailable,
     #[error("token rejected: {0}")]
     Jwt(#[from] jsonwebtoken::errors::Error),
+    /// This instance holds public keys only, and cannot sign.
+    #[error("no private key to sign with")]
+    CannotSign,
 }
 
 impl TokenError {
@@ -119,50 +134,45 @@ impl TokenError {
     }
 }
 
-/// `jsonwebtoken`'s signing for the one algorithm used here, on `ring`'s HMAC. Its built-in
-/// providers link every algorithm it supports, and a second crypto library.
-static HS256_ONLY: CryptoProvider = CryptoProvider {
-    signer_factory: |algorithm, key| Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret()?)?)),
-    verifier_factory: |algorithm, key| Ok(Box::new(Hs256::new(algorithm, key.try_get_hmac_secret()?)?)),
+/// `jsonwebtoken`'s signing for the one algorithm used here, on `ring`'s RSA. Its built-in
+/// providers link every algorithm it supports, and a second crypto library. Verifying is
+/// [`TokenService::verify`]'s own, so this provider verifies nothing.
+static RS256_ONLY: CryptoProvider = CryptoProvider {
+    signer_factory: |algorithm, key| Ok(Box::new(Rs256::new(algorithm, key.inner())?)),
+    verifier_factory: |_, _| Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into()),
     jwk_utils: JwkUtils::new_unimplemented(),
 };
 
-/// Makes [`HS256_ONLY`] `jsonwebtoken`'s provider for this process; later calls change nothing.
+/// Makes [`RS256_ONLY`] `jsonwebtoken`'s provider for this process; later calls change nothing.
 pub fn install_jwt_crypto() {
-    let _ = HS256_ONLY.install_default();
+    let _ = RS256_ONLY.install_default();
 }
 
-/// An HS256 key as `jsonwebtoken` signs and verifies with; any other algorithm is refused.
-struct Hs256(hmac::Key);
+/// An RSA private key as `jsonwebtoken` signs with; any other algorithm is refused.
+struct Rs256(RsaKeyPair);
 
-impl Hs256 {
-    fn new(algorithm: &Algorithm, secret: &[u8]) -> jsonwebtoken::errors::Result<Self> {
+impl Rs256 {
+    fn new(algorithm: &Algorithm, pkcs8: &[u8]) -> jsonwebtoken::errors::Result<Self> {
         if *algorithm != ALGORITHM {
             return Err(jsonwebtoken::errors::ErrorKind::InvalidAlgorithm.into());
         }
-        Ok(Self(hmac::Key::new(hmac::HMAC_SHA256, secret)))
+        let pair = RsaKeyPair::from_pkcs8(pkcs8)
+            .map_err(|_| jsonwebtoken::errors::ErrorKind::InvalidRsaKey("not a PKCS#8 RSA key".into()))?;
+        Ok(Self(pair))
     }
 }
 
-impl signature::Signer<Vec<u8>> for Hs256 {
+impl signature::Signer<Vec<u8>> for Rs256 {
     fn try_sign(&self, message: &[u8]) -> Result<Vec<u8>, signature::Error> {
-        Ok(hmac::sign(&self.0, message).as_ref().to_vec())
+        let mut signature = vec![0; self.0.public().modulus_len()];
+        self.0
+            .sign(&ring::signature::RSA_PKCS1_SHA256, &SystemRandom::new(), message, &mut signature)
+            .map_err(|_| signature::Error::new())?;
+        Ok(signature)
     }
 }
 
-impl signature::Verifier<Vec<u8>> for Hs256 {
-    fn verify(&self, message: &[u8], signature: &Vec<u8>) -> Result<(), signature::Error> {
-        hmac::verify(&self.0, message, signature).map_err(|_| signature::Error::new())
-    }
-}
-
-impl JwtSigner for Hs256 {
-    fn algorithm(&self) -> Algorithm {
-        ALGORITHM
-    }
-}
-
-impl JwtVerifier for Hs256 {
+impl JwtSigner for Rs256 {
     fn algorithm(&self) -> Algorithm {
         ALGORITHM
     }
@@ -177,17 +187,14 @@ pub struct TokenService {
 }
 
 impl TokenService {
-    /// A service with one fixed key; the secret was already checked for strength.
-    pub fn new(secret: &SigningSecret, settings: TokenSettings) -> Self {
-        Self::with_keys(&SigningKeys::single(secret.clone()), settings, None)
+    /// A service with one fixed private key, which signs and verifies.
+    pub fn new(key: &PrivateKey, settings: TokenSettings) -> Self {
+        Self::with_keys(&KeySet::single(KeyMaterial::Private(key.clone())), settings, None)
     }
 
-    /// A service with current and previous keys, reloadable from `source`.
-    pub fn with_keys(
-        keys: &SigningKeys,
-        settings: TokenSettings,
-        source: Option<Box<dyn KeySource>>,
-    ) -> Self {
+    /// A service with current and previous keys, reloadable from `source`. It signs only if it
+    /// holds private keys.
+    pub fn with_keys(keys: &KeySet, settings: TokenSettings, source: Option<Box<dyn KeySource>>) -> Self {
         install_jwt_crypto();
         let keys = Keys::new(keys, source, previous_key_verifies_for(&settings));
         Self { keys, settings, reload_after: KEYS_MAX_AGE }
@@ -215,14 +222,15 @@ impl TokenService {
         self.keys.reload_if_older_than(min_age).await
     }
 
-    /// Signs an access token for a user's session with the key that signs at `now`, valid from
-    /// `now` for the configured lifetime.
+    /// Signs an access token for a user's session, granting `scope` (space-separated; empty
+    /// for none), with the key that signs at `now`, valid from `now` for the configured lifetime.
     pub fn issue(
         &self,
         user_id: &str,
         username: &str,
         version: u64,
         session_id: &str,
+        scope: &str,
         now: u64,
     ) -> Result<AccessToken, TokenError> {
         let ttl = self.settings.access_ttl.as_secs();
@@ -230,6 +238,8 @@ impl TokenService {
             iss: self.settings.issuer.clone(),
             aud: self.settings.audience.clone(),
             sub: user_id.to_owned(),
+            client_id: CLIENT_ID.to_owned(),
+            scope: scope.to_owned(),
             username: username.to_owned(),
             ver: version,
             sid: Some(session_id.to_owned()),
@@ -240,10 +250,11 @@ impl TokenService {
         };
         let ring = self.keys.ring();
         let mut header = Header::new(ALGORITHM);
-        header.typ = Some("JWT".into());
+        header.typ = Some(TOKEN_TYPE.into());
         let (signer, _) = ring.signer(now);
+        let private = signer.private().ok_or(TokenError::CannotSign)?;
         header.kid = Some(signer.kid().to_owned());
-        let token = jsonwebtoken::encode(&header, &claims, signer.encoding())?;
+        let token = jsonwebtoken::encode(&header, &claims, private.encoding())?;
         Ok(AccessToken { token, expires_in: ttl })
     }
 
@@ -272,7 +283,8 @@ impl TokenService {
     /// hold. The key is chosen only by `kid` among our own keys, never from the token.
     ///
     /// The header is decoded once and the claims once, straight into [`Claims`] (every claim
-    /// required, with its exact type; duplicates refused), against an HMAC key prepared at load.
+    /// required, with its exact type; duplicates refused), and the signature checked before the
+    /// claims are read.
     pub fn verify(&self, token: &str, now: u64) -> Result<Claims, TokenError> {
         if token.len() > MAX_TOKEN_BYTES {
             return Err(TokenError::TooLong);
@@ -288,10 +300,11 @@ impl TokenService {
         let ring = self.keys.ring();
         let key = header.kid.and_then(|kid| ring.find(&kid)).ok_or(TokenError::UnknownKey)?;
         // Decoded on the stack: the token's length is bounded, and this runs on every request.
-        let mut tag = [0u8; SIGNATURE_BYTES];
+        let mut tag = [0u8; MAX_SIGNATURE_BYTES];
         let tag_len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).map_err(|_| TokenError::Malformed)?;
-        hmac::verify(key.hmac(), message.as_bytes(), &tag[..tag_len])
-            .map_err(|_| TokenError::BadSignature)?;
+        if !key.public().verifies(message.as_bytes(), &tag[..tag_len]) {
+            return Err(TokenError::BadSignature);
+        }
         let mut buffer = [0u8; MAX_TOKEN_BYTES];
         let payload_len =
             URL_SAFE_NO_PAD.decode_slice(payload, &mut buffer).map_err(|_| TokenError::Malformed)?;
@@ -311,6 +324,9 @@ impl TokenService {
         }
         if claims.exp <= claims.iat || claims.exp - claims.iat > self.settings.access_ttl.as_secs() {
             return Err(TokenError::BadClaims("lifetime longer than the configured maximum"));
+        }
+        if claims.client_id != CLIENT_ID {
+            return Err(TokenError::BadClaims("issued to another client"));
         }
         if claims.sub.is_empty()
             || claims.username.is_empty()
@@ -346,7 +362,7 @@ struct TokenHeader<'a> {
 }
 
 impl TokenHeader<'_> {
-    /// [`ALGORITHM`] only; refuses key hints, critical extensions and types other than JWT.
+    /// [`ALGORITHM`] and [`TOKEN_TYPE`] only; refuses key hints and critical extensions.
     fn check(&self) -> Result<(), TokenError> {
         if self.alg.parse::<Algorithm>().ok() != Some(ALGORITHM) {
             return Err(TokenError::WrongAlgorithm);
@@ -359,13 +375,19 @@ impl TokenHeader<'_> {
             ("x5c", self.x5c.is_some()),
             ("zip", self.zip.is_some()),
             ("enc", self.enc.is_some()),
-            ("typ", self.typ.as_deref().is_some_and(|t| !t.eq_ignore_ascii_case("JWT"))),
+            ("typ", !self.typ.as_deref().is_some_and(is_access_token_type)),
         ];
         match forbidden.into_iter().find(|(_, present)| *present) {
             Some((name, _)) => Err(TokenError::ForbiddenHeader(name)),
             None => Ok(()),
         }
     }
+}
+
+/// `at+jwt`, or its full media type, compared as RFC 9068 §4 asks (case-insensitively).
+fn is_access_token_type(typ: &str) -> bool {
+    let typ = typ.strip_prefix("application/").unwrap_or(typ);
+    typ.eq_ignore_ascii_case(TOKEN_TYPE)
 }
 
 #[cfg(test)]

@@ -5,7 +5,7 @@ use auth_core::{
     clock::unix_now,
     dynamodb::{LoginAttemptTable, UserTable},
     identity::Authenticator,
-    keys::{ServerSecret, SigningSecret},
+    keys::{PrivateKey, ServerSecret},
     refresh::RefreshSettings,
     throttle::{Route, SourceLimit, Throttle},
     tokens::{TokenService, TokenSettings},
@@ -34,10 +34,9 @@ fn json_of(response: Response<Body>) -> (u16, Value) {
     (response.status().as_u16(), serde_json::from_slice(response.body().as_ref()).unwrap())
 }
 
-const SECRET: &[u8] = b"integration-secret-0123456789-abcdefghij";
-
 fn tokens() -> TokenService {
-    TokenService::new(&SigningSecret::new(SECRET.to_vec()).unwrap(), TokenSettings::default())
+    let key = PrivateKey::from_pem(include_str!("../fixtures/test-only-rsa-1.pem")).unwrap();
+    TokenService::new(&key, TokenSettings::default())
 }
 
 fn issuer() -> Issuer {

@@ -9,7 +9,7 @@
 
 use std::{io::Write, sync::Once};
 
-use auth_core::{config::Config, keys::SigningSecret, tokens::TokenService, wiring};
+use auth_core::{config::Config, keys::PrivateKey, tokens::TokenService, wiring};
 use reqwest::{Method, StatusCode};
 use serde_json::{Value, json};
 
@@ -42,16 +42,17 @@ pub fn unique(prefix: &str) -> String {
     format!("{prefix}-{}", ulid::Ulid::new().to_string().to_lowercase())
 }
 
-/// The running server's signing key (`JWT_SECRET`, set by `make test`).
-pub fn server_secret() -> Vec<u8> {
-    std::env::var("JWT_SECRET").expect("JWT_SECRET is unset: run `make test`").into_bytes()
+/// The running server's private key (`JWT_PRIVATE_KEY`, set by `make test`).
+pub fn server_key() -> PrivateKey {
+    let pem = std::env::var("JWT_PRIVATE_KEY").expect("JWT_PRIVATE_KEY is unset: run `make test`");
+    PrivateKey::from_pem(&pem).unwrap()
 }
 
 /// A token service with the server's own key and settings, to mint tokens that are genuine but
 /// expired, say.
 pub fn server_tokens() -> TokenService {
     let settings = Config::from_process().tokens().unwrap();
-    TokenService::new(&SigningSecret::new(server_secret()).unwrap(), settings)
+    TokenService::new(&server_key(), settings)
 }
 
 /// A sample event from `events/`.

@@ -142,21 +142,22 @@ def template_memory_mb():
 # ---------------------------------------------------------------- sections
 
 def section_token_verify(results, f):
-    """Measure 1: full token check against the raw HMAC floor."""
+    """Measure 1: full token check against the raw RS256 signature check, its floor."""
     lines = ["## 1. Token verify", "",
-             "Criterion, one realistic access token: the full check (decode, signature, every claim rule) "
-             "against HMAC-SHA256 over the same signing input (ring), the floor. "
+             "Criterion, one realistic RS256 access token: the full check (decode, signature, every claim "
+             "rule) against one RSA-2048 PKCS#1 v1.5 SHA-256 signature check over the same signing input "
+             "(ring, the key's modulus and exponent already decoded), the floor. "
              "One sample = criterion's time for a batch ÷ its iterations; the samples of several "
              "processes are pooled, as one process's time can differ from the next's.", ""]
     ours = criterion_ns(results, "ours")
-    floor = criterion_ns(results, "raw_hmac_sha256")
+    floor = criterion_ns(results, "raw_rsa_pkcs1_sha256")
     r = ratio(median(ours), median(floor))
-    f.target("1. Token verify vs raw HMAC floor", "≤ 5×", r, lambda v: v <= 5)
-    f.bars.append((4, "ours token verify ÷ raw HMAC", r, FLOOR_GROUP))
+    f.target("1. Token verify vs raw RSA floor", "≤ 5×", r, lambda v: v <= 5)
+    f.bars.append((4, "ours token verify ÷ raw RSA verify", r, FLOOR_GROUP))
     if ours is None and floor is None:
         return lines + [NOT_MEASURED]
     rows = [[name, fmt(median(xs), 0), fmt(p90(xs), 0), fmt_ratio(ratio(median(xs), median(floor)))]
-            for name, xs in (("ours (full check)", ours), ("raw HMAC-SHA256 (floor)", floor))]
+            for name, xs in (("ours (full check)", ours), ("raw RSA PKCS#1 v1.5 SHA-256 (floor)", floor))]
     return lines + table(["Bench", "median ns", "p90 ns", "÷ floor"], rows)
 
 
@@ -206,23 +207,24 @@ def section_runtime(results, f):
              "comparison (bench/ANALYSIS.md, measure 3). Warm: CPU per invocation over a long run (the median "
              "of several processes, each started with an environment 64 bytes longer than the last, "
              "so that they sample where the stack lands: on this CPU that alone moves a warm "
-             "invocation by up to a third), wall per invocation. Each function runs configured as `template.yaml` deploys it: `auth`, `refresh` "
-             "and the authorizer read their signing key from Secrets Manager at init (the current "
-             "version; the previous one only shortly after a rotation), which the emulator answers on "
-             "loopback, so the SDK client, the signed request and its parsing are measured but not the "
-             "network round trip to the service; the functions behind the authorizer have no key. "
-             "`rotate-key`'s first response is an error: the emulator refuses the calls of a rotation, "
-             "so its init is what counts. The Python and Node peers read theirs from the "
-             "environment. The floor (`echo`) is a Rust runtime that returns its input. The cold starts of "
+             "invocation by up to a third), wall per invocation. Each function runs configured as `template.yaml` deploys it: `auth` and "
+             "`refresh` read their private key (a PEM, with the server secret, in one "
+             "`BatchGetSecretValue`) and the authorizer the public key (a JWK) from Secrets Manager at "
+             "init (the current version; the previous one only shortly after a rotation), which the "
+             "emulator answers on loopback, so the SDK client, the signed request and its parsing are "
+             "measured but not the network round trip to the service; the functions behind the "
+             "authorizer have no key. `rotate-key` reads nothing at init, and its first response is an "
+             "error: the emulator refuses the calls of a rotation, so its init is what counts. The "
+             "Python and Node peers read the public key from the environment. The floor (`echo`) is a Rust runtime that returns its input. The cold starts of "
              "each function and peer alternate with the floor's in blocks of ten, and its init ÷ floor "
              "is to those floor runs (*floor init ms*), so drift in this shared machine's speed "
              "cancels out. The *variant* rows are the authorizer with one runtime choice changed "
-             "(tokio's flavour, the allocator, logging, its key from the environment instead of Secrets "
+             "(tokio's flavour, the allocator, logging, its key from the environment (`JWT_PRIVATE_KEY`) instead of Secrets "
              "Manager); *÷ ours* compares them with the authorizer "
              "as built. The second floor (`echo-dynamodb`) is the echo plus what the product's "
              "required SDK costs before any code of ours runs: the AWS configuration and one "
              "`aws-sdk-dynamodb` client; the third (`echo-secrets-manager`) adds what reading the key "
-             "costs before any code of ours: a Secrets Manager client and one `GetSecretValue`; the "
+             "costs before any code of ours: a Secrets Manager client and one `GetSecretValue` of the public key; the "
              "fourth (`echo-dynamodb-key`) reads a key through the DynamoDB client instead (one "
              "`GetItem`, which the emulator answers), the cheapest read of a key at init. "
              "*÷ SDK floor* is a process's init ÷ floor over the second floor's, or over the third's "

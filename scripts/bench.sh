@@ -51,9 +51,9 @@ fi
 log "machine"
 "$BENCH_PYTHON" bench/machine.py "$results/machine.json" "$mode" "$([ "$mode" = full ] && echo release || echo dev)"
 
-log "1. token verify: criterion, ours against raw HMAC-SHA256, in $processes processes"
+log "1. token verify: criterion, ours against a raw RSA-2048 PKCS#1 v1.5 SHA-256 check (RS256), in $processes processes"
 # Several processes, their samples pooled, as for measure 2: one process ran our check 1.46x slower
-# than the next while the HMAC floor beside it did not move (ANALYSIS.md, measure 1).
+# than the next while the floor beside it did not move (ANALYSIS.md, measure 1, under HS256).
 for i in $(seq "$processes"); do
   if [ "$mode" = full ]; then
     cargo bench --locked -p auth-core --bench token_verify
@@ -61,7 +61,7 @@ for i in $(seq "$processes"); do
     cargo bench --locked --profile dev -p auth-core --bench token_verify -- \
       --warm-up-time 0.1 --measurement-time 0.2 --sample-size 10
   fi
-  for bench in ours raw_hmac_sha256; do
+  for bench in ours raw_rsa_pkcs1_sha256; do
     cp "target/criterion/token_verify/$bench/new/sample.json" "$results/token_verify-$bench-$i.json"
   done
 done
@@ -71,8 +71,11 @@ ddb_port="$(free_port)"
 start_dynamodb "$ddb_port"
 use_local_aws "$ddb_port"
 use_tables "bench-$$"
-JWT_SECRET="$(random_secret)"
-export JWT_SECRET
+# A fresh RS256 signing key for this run, as `make dev` has one (PKCS#8 PEM), and its public half
+# for the peers, which hold only that.
+JWT_PRIVATE_KEY="$("$BENCH_PYTHON" bench/rsa_key.py private)"
+JWT_PUBLIC_KEY_PEM="$(printf '%s\n' "$JWT_PRIVATE_KEY" | "$BENCH_PYTHON" bench/rsa_key.py public)"
+export JWT_PRIVATE_KEY JWT_PUBLIC_KEY_PEM
 # Every benchmark event comes from one address: the per-source counters are written as deployed,
 # but never refuse, so each invocation measures the whole login or rotation.
 export AUTH_SOURCE_LIMIT_PER_MINUTE=1000000 REFRESH_SOURCE_LIMIT_PER_MINUTE=1000000
@@ -96,7 +99,7 @@ inprocess() {
 inprocess rust "$bin/bench" authorizer "$out/events.jsonl"
 inprocess pyjwt "$BENCH_PYTHON" bench/peers/python/inprocess.py "$out/events.jsonl"
 for kind in keyobject buffer; do
-  inprocess "node-jsonwebtoken-$kind" env BENCH_SECRET_KIND="$kind" NODE_PATH="$BENCH_NODE_MODULES" \
+  inprocess "node-jsonwebtoken-$kind" env BENCH_KEY_KIND="$kind" NODE_PATH="$BENCH_NODE_MODULES" \
     node bench/peers/node/inprocess.js bench/peers/node/authorizer_jsonwebtoken.js "$out/events.jsonl"
 done
 inprocess node-fast-jwt env NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js \
@@ -114,27 +117,33 @@ runtime --id echo --name "floor: bare lambda_runtime echo" --kind floor --warm "
 # What the SDK alone costs: the echo plus the one DynamoDB client every function builds.
 runtime --id echo-dynamodb --name "floor: echo + a DynamoDB client" --kind floor --floor "$bin/echo" \
   --event "$out/events.jsonl" --out "$results/runtime_echo-dynamodb.json" -- "$bin/echo-dynamodb"
-# ... and what reading the signing key from Secrets Manager adds to it, as three functions do.
+# ... and what reading a key from Secrets Manager adds to it, as three functions do (here the public
+# key, as the authorizer reads it).
 runtime --id echo-secrets-manager --name "floor: echo + a DynamoDB client + the key read" --kind floor \
-  --floor "$bin/echo" --keys-from-secrets-manager \
+  --floor "$bin/echo" --keys-from-secrets-manager verifier \
   --event "$out/events.jsonl" --out "$results/runtime_echo-secrets-manager.json" -- "$bin/echo-secrets-manager"
 # ... and the cheapest key read at init there is: one GetItem through the DynamoDB client.
 runtime --id echo-dynamodb-key --name "floor: echo + a DynamoDB client + a key read through it" --kind floor \
   --floor "$bin/echo" --key-from-dynamodb \
   --event "$out/events.jsonl" --out "$results/runtime_echo-dynamodb-key.json" -- "$bin/echo-dynamodb-key"
-# Each function configured as template.yaml deploys it: auth, refresh and the authorizer read their
-# signing key from Secrets Manager at init (the emulator stands in for it on loopback); the
-# functions behind the authorizer have no key at all. rotate-key's first answer is an error: the
-# stand-in refuses the calls of a rotation, so its init is what counts.
+# Each function configured as template.yaml deploys it: auth and refresh read their private key
+# (with the server secret), the authorizer the public keys, from Secrets Manager at init (the
+# emulator stands in for it on loopback); the functions behind the authorizer have no key at all.
+# rotate-key is given the public keys' secret, which it writes at a rotation, and reads nothing at
+# init; its first answer is an error: the stand-in refuses the calls of a rotation, so its init is
+# what counts.
 for f in "${functions[@]}"; do
   event="events/$f.json" extra=() keyless=""
   case "$f" in
-    authorizer) event="$out/events.jsonl" extra=(--warm "$warm" --keys-from-secrets-manager) ;;
-    auth | refresh) extra=(--keys-from-secrets-manager) ;;
-    logout | list-work | create-work | list-sessions | end-sessions) keyless=1 ;;
+    authorizer) event="$out/events.jsonl" extra=(--warm "$warm" --keys-from-secrets-manager verifier) ;;
+    auth | refresh) extra=(--keys-from-secrets-manager signer) ;;
+    logout | list-work | create-work | list-sessions | end-sessions | rotate-key) keyless=1 ;;
   esac
   (
-    if [ -n "$keyless" ]; then unset JWT_SECRET; fi
+    if [ -n "$keyless" ]; then unset JWT_PRIVATE_KEY; fi
+    if [ "$f" = rotate-key ]; then
+      export JWT_PUBLIC_KEYS_ARN="arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-public-keys-AbCdEf"
+    fi
     # (`${a[@]+"${a[@]}"}`: an empty array under `set -u` in macOS's bash 3.2.)
     runtime --id "$f" --name "$f" --kind function --floor "$bin/echo" ${extra[@]+"${extra[@]}"} \
       --event "$event" --out "$results/runtime_$f.json" -- "$bin/$f"
@@ -148,12 +157,12 @@ authorizer_variant() {
     --event "$out/events.jsonl" --out "$results/runtime_$id.json" "$@"
 }
 authorizer_variant authorizer-multi-thread "authorizer, tokio multi-thread runtime" \
-  --keys-from-secrets-manager -- "$bin/authorizer-multi-thread"
+  --keys-from-secrets-manager verifier -- "$bin/authorizer-multi-thread"
 authorizer_variant authorizer-mimalloc "authorizer, mimalloc allocator" \
-  --keys-from-secrets-manager -- "$bin/authorizer-mimalloc"
+  --keys-from-secrets-manager verifier -- "$bin/authorizer-mimalloc"
 AWS_LAMBDA_LOG_LEVEL=debug AWS_LAMBDA_LOG_FORMAT=JSON authorizer_variant authorizer-debug-logs \
-  "authorizer, DEBUG logs as JSON (a line per decision)" --keys-from-secrets-manager -- "$bin/authorizer"
-authorizer_variant authorizer-env-key "authorizer, key from JWT_SECRET (no Secrets Manager client)" \
+  "authorizer, DEBUG logs as JSON (a line per decision)" --keys-from-secrets-manager verifier -- "$bin/authorizer"
+authorizer_variant authorizer-env-key "authorizer, key from JWT_PRIVATE_KEY (no Secrets Manager client)" \
   -- "$bin/authorizer"
 if [ -n "$BENCH_PYTHON_RUNTIME" ]; then
   PYTHONPATH="$ROOT/bench/peers/python" cold="$cold_peers" runtime --id python-authorizer \

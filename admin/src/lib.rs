@@ -11,6 +11,11 @@ use auth_core::{
     config::{Config, TableNames},
     dynamodb::{AccountTables, LoginAttemptTable, RefreshTokenTable, UserTable, WorkItemTable},
     erasure,
+    keys::{
+        self,
+        rotation::{KeySecrets, replace_at_once},
+        secrets_manager::SecretsManagerVersions,
+    },
     lockout::LoginAttempts,
     refresh::{Family, ListSessions},
     store::StoreError,
@@ -77,6 +82,14 @@ pub enum Command {
         #[arg(long)]
         with_hashes: bool,
     },
+    /// After a leak: replace the signing key at once. The new key signs immediately; the old
+    /// one leaves the published key set and every instance of ours at its next reload (within
+    /// 10 minutes), so the access tokens it signed are refused and their holders refresh.
+    ReplaceKey {
+        /// Confirm: tokens of the old key stop working before they expire.
+        #[arg(long)]
+        yes: bool,
+    },
     /// Delete a user and everything they own (work items, sessions, failed logins), for good.
     Delete {
         user: String,
@@ -138,6 +151,15 @@ pub struct Target {
     pub operator: String,
     /// The stack's admin audit log group (none for `make dev`).
     pub trail: Option<Trail>,
+    /// The stack's key secrets, if its outputs name them (none for `make dev`).
+    pub keys: Option<StackKeys>,
+}
+
+/// The two secrets of a stack's signing key, and a client for them.
+pub struct StackKeys {
+    pub client: aws_sdk_secretsmanager::Client,
+    pub private: String,
+    pub public: String,
 }
 
 /// A CloudWatch Logs group the audit lines of this run go to, in a stream of the run's own,
@@ -202,7 +224,7 @@ impl Target {
         };
         let aws = Aws::new(&settings);
         let operator = format!("local:{}", target.operator);
-        Self { tables: tables(&aws.dynamodb(), &target.tables), operator, trail: None }
+        Self { tables: tables(&aws.dynamodb(), &target.tables), operator, trail: None, keys: None }
     }
 
     /// The tables of the deployed stack `name`, from its outputs, with the caller's own AWS
@@ -246,7 +268,15 @@ impl Target {
         let operator = identity.arn().unwrap_or("unknown").to_owned();
         let group = output("AdminAuditLogGroupName")?.into_owned();
         let trail = Some(Trail::new(aws_sdk_cloudwatchlogs::Client::new(&config), group));
-        Ok(Self { tables: tables(&aws_sdk_dynamodb::Client::new(&config), &names), operator, trail })
+        let keys = match (output("JwtPrivateKeyArn"), output("JwtPublicKeysArn")) {
+            (Ok(private), Ok(public)) => Some(StackKeys {
+                client: aws_sdk_secretsmanager::Client::new(&config),
+                private: private.into_owned(),
+                public: public.into_owned(),
+            }),
+            _ => None,
+        };
+        Ok(Self { tables: tables(&aws_sdk_dynamodb::Client::new(&config), &names), operator, trail, keys })
     }
 }
 
@@ -374,6 +404,31 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
             let profile = users.set_roles(&name, &roles).await?.ok_or(AdminError::NoSuchUser(name))?;
             audit(target, "roles", &profile).await?;
             Ok(changed(&profile, &format!("roles {}", roles_text(&profile))))
+        }
+        Command::ReplaceKey { yes } => {
+            let Some(stack) = &target.keys else {
+                return Err(AdminError::Invalid(
+                    "only a stack's key can be replaced (--stack NAME); locally, run make rotate-local-key and \
+                     delete .local/jwt-previous-private-key.pem"
+                        .into(),
+                ));
+            };
+            if !yes {
+                return Err(AdminError::Invalid(
+                    "tokens of the current key will stop working before they expire: add --yes to confirm"
+                        .into(),
+                ));
+            }
+            let secrets = KeySecrets { private: &stack.private, public: &stack.public };
+            let versions = SecretsManagerVersions(stack.client.clone());
+            let kid = replace_at_once(&versions, secrets, keys::generate).await.map_err(|e| {
+                AdminError::Stack(format!("replacing the key: {}", auth_core::error_chain(&e)))
+            })?;
+            record(target, "replace-key", "detail", &format!("new key {kid}")).await?;
+            let text = format!(
+                "signing key replaced: {kid} signs now; the old key is dropped everywhere within 10 minutes\n"
+            );
+            Ok(Report { text, json: json!({ "kid": kid }) })
         }
         Command::Import { file } => transfer::import(target, file).await,
         Command::Export { file, with_hashes } => transfer::export(target, file, *with_hashes).await,

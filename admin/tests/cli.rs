@@ -10,6 +10,7 @@ use auth_core::{
         self, LOGIN_ATTEMPTS_TABLE, LoginAttemptTable, REFRESH_TOKENS_TABLE, RefreshTokenTable, USERS_TABLE,
         UserTable, WORK_ITEMS_TABLE, WorkItemTable,
     },
+    keys::{PrivateKey, PublicKey},
     lockout::LoginAttempts,
     refresh::{
         ClientSeen, Family, ListSessions, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens,
@@ -287,9 +288,19 @@ async fn an_operator_unlocks_revokes_sets_roles_and_deletes_and_mistakes_change_
 #[test]
 fn every_command_has_help_and_a_wrong_one_is_refused_with_usage() {
     let admin = |args: &[&str]| Run::of(Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin")).args(args));
-    for command in
-        ["list", "show", "disable", "enable", "unlock", "revoke", "roles", "import", "export", "delete"]
-    {
+    for command in [
+        "list",
+        "show",
+        "disable",
+        "enable",
+        "unlock",
+        "revoke",
+        "roles",
+        "import",
+        "export",
+        "delete",
+        "replace-key",
+    ] {
         let help = admin(&[command, "--help"]);
         assert!(help.ok && help.stdout.contains("Usage: jwt-auth-admin"), "{command}: {}", help.stderr);
     }
@@ -507,4 +518,116 @@ async fn an_import_reports_each_line_it_cannot_take_and_imports_the_rest_whole()
         stack.admin(&["import", "/nonexistent/users.jsonl"]).reason(),
         "error: /nonexistent/users.jsonl: No such file or directory (os error 2)"
     );
+}
+
+#[tokio::test]
+async fn after_a_leak_replace_key_makes_a_new_key_current_in_both_secrets_and_drops_the_old_one() {
+    let Some(stack) = Stack::new().await else { return };
+    let Some(moto) = local("AWS_ENDPOINT_URL_SECRETS_MANAGER") else { return };
+    let client = aws_sdk_secretsmanager::Client::from_conf(
+        aws_sdk_secretsmanager::Config::builder()
+            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
+            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
+            .endpoint_url(&moto)
+            .http_client(auth_core::aws::https_client())
+            .build(),
+    );
+    let p = &stack.prefix;
+    // A stack rotated once: a current key and a previous (leaked) one in both secrets.
+    let pems = [
+        include_str!("../../shared/tests/fixtures/test-only-rsa-1.pem"),
+        include_str!("../../shared/tests/fixtures/test-only-rsa-2.pem"),
+    ];
+    let jwk =
+        |pem: &str| serde_json::to_string(&PrivateKey::from_pem(pem).unwrap().public().to_jwk()).unwrap();
+    let mut arns = Vec::new();
+    for (name, values) in
+        [("private", [pems[0].to_owned(), pems[1].to_owned()]), ("public", [jwk(pems[0]), jwk(pems[1])])]
+    {
+        let arn = client
+            .create_secret()
+            .name(format!("{p}-{name}"))
+            .secret_string(&values[0])
+            .send()
+            .await
+            .unwrap()
+            .arn
+            .unwrap();
+        client.put_secret_value().secret_id(&arn).secret_string(&values[1]).send().await.unwrap();
+        arns.push(arn);
+    }
+    let group = format!("{p}-admin-audit");
+    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
+        aws_sdk_cloudwatchlogs::Config::builder()
+            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
+            .endpoint_url(&moto)
+            .http_client(auth_core::aws::https_client())
+            .build(),
+    );
+    logs.create_log_group().log_group_name(&group).send().await.unwrap();
+    let template = json!({
+        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
+        "Outputs": {
+            "AdminAuditLogGroupName": {"Value": group},
+            "UsersTableName": {"Value": format!("{p}-users")},
+            "WorkItemsTableName": {"Value": format!("{p}-work")},
+            "LoginAttemptsTableName": {"Value": format!("{p}-attempts")},
+            "RefreshTokensTableName": {"Value": format!("{p}-refresh")},
+            "JwtPrivateKeyArn": {"Value": arns[0]},
+            "JwtPublicKeysArn": {"Value": arns[1]},
+        },
+    });
+    aws_sdk_cloudformation::Client::from_conf(
+        aws_sdk_cloudformation::Config::builder()
+            .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
+            .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
+            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
+            .endpoint_url(&moto)
+            .http_client(auth_core::aws::https_client())
+            .build(),
+    )
+    .create_stack()
+    .stack_name(p)
+    .template_body(template.to_string())
+    .send()
+    .await
+    .unwrap();
+    let run = |args: &[&str]| {
+        Run::of(
+            Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin"))
+                .args(args)
+                .env_clear()
+                .env("AWS_ENDPOINT_URL", &moto)
+                .env("AWS_REGION", "us-east-1")
+                .env("AWS_ACCESS_KEY_ID", "moto")
+                .env("AWS_SECRET_ACCESS_KEY", "moto")
+                .env("AWS_EC2_METADATA_DISABLED", "true")
+                .env("AWS_CONFIG_FILE", "/dev/null")
+                .env("AWS_SHARED_CREDENTIALS_FILE", "/dev/null"),
+        )
+    };
+    let unconfirmed = run(&["--stack", p, "replace-key"]);
+    assert!(!unconfirmed.ok && unconfirmed.reason().contains("--yes"), "{}", unconfirmed.stderr);
+    let replaced = run(&["--stack", p, "--json", "replace-key", "--yes"]);
+    assert!(replaced.ok, "{}", replaced.stderr);
+    let kid = replaced.json()["kid"].as_str().unwrap().to_owned();
+    assert_eq!(replaced.audit()[0]["action"], "replace-key");
+
+    for (arn, half) in arns.iter().zip(["private", "public"]) {
+        let current =
+            client.get_secret_value().secret_id(arn).version_stage("AWSCURRENT").send().await.unwrap();
+        let value = current.secret_string().unwrap();
+        let current_kid = match half {
+            "private" => PrivateKey::from_pem(value).unwrap().public().kid().to_owned(),
+            _ => PublicKey::from_jwk(value).unwrap().kid().to_owned(),
+        };
+        assert_eq!(current_kid, kid, "{half}: the new key is current");
+        let previous = client.get_secret_value().secret_id(arn).version_stage("AWSPREVIOUS").send().await;
+        assert!(previous.is_err(), "{half}: no AWSPREVIOUS is left for anyone to load");
+    }
+    let locally = stack.admin(&["replace-key", "--yes"]);
+    assert!(!locally.ok && locally.reason().contains("rotate-local-key"), "{}", locally.stderr);
 }

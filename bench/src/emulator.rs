@@ -12,12 +12,14 @@
 //! slower (measured: the echo floor 11 % slower after each authorizer run), which would
 //! flatter the bigger binary.
 //! The emulator also stands in for Secrets Manager (`AWS_ENDPOINT_URL_SECRETS_MANAGER`). With
-//! `--keys-from-secrets-manager` it serves the signing key and the server secret, so a function
-//! reads them at init as deployed (`JWT_SECRET_ARN`, `SERVER_SECRET_ARN`; one `GetSecretValue`,
-//! or one `BatchGetSecretValue` for both): the SDK client, the signed request and its parsing are
-//! measured, the network round trips are not. Every other call it refuses with `ResourceNotFoundException`.
-//! With `--key-from-dynamodb` it stands in for DynamoDB too and serves the key as the item of
-//! any `GetItem`: the fourth floor, a key read through the client every function has.
+//! `--keys-from-secrets-manager` it serves the key secrets as deployed, so a function reads them
+//! at init: a signer (`auth`, `refresh`) its private key, a PEM, with the server secret
+//! (`JWT_PRIVATE_KEY_ARN`, `SERVER_SECRET_ARN`: one `BatchGetSecretValue` for both), a verifier
+//! (the authorizer) the public key, a JWK (`JWT_PUBLIC_KEYS_ARN`: one `GetSecretValue`). The SDK
+//! client, the signed request and its parsing are measured, the network round trips are not.
+//! Every other call it refuses with `ResourceNotFoundException`.
+//! With `--key-from-dynamodb` it stands in for DynamoDB too and serves the public key as the item
+//! of any `GetItem`: the fourth floor, a key read through the client every function has.
 
 use std::{
     path::{Path, PathBuf},
@@ -25,6 +27,13 @@ use std::{
     time::{Duration, Instant, SystemTime, UNIX_EPOCH},
 };
 
+use auth_core::{
+    config::{
+        JWT_PREVIOUS_PRIVATE_KEY, JWT_PRIVATE_KEY, JWT_PRIVATE_KEY_ARN, JWT_PUBLIC_KEYS_ARN, SERVER_SECRET,
+        SERVER_SECRET_ARN,
+    },
+    keys::PrivateKey,
+};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};
 use hyper::{
@@ -57,83 +66,144 @@ struct ProcessRun {
     first_response: String,
 }
 
-/// The ARN the processes are given in `JWT_SECRET_ARN`.
-const SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-signing-key-AbCdEf";
-/// The ARN the processes are given in `SERVER_SECRET_ARN`.
-const SERVER_SECRET_ARN: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-server-AbCdEf";
+/// The ARN the signers are given in `JWT_PRIVATE_KEY_ARN`: PEM private keys.
+const BENCH_PRIVATE_KEY_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-private-key-AbCdEf";
+/// The ARN the verifiers are given in `JWT_PUBLIC_KEYS_ARN`: their public halves, as JWKs.
+const BENCH_PUBLIC_KEYS_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-public-keys-AbCdEf";
+/// The ARN the signers are given in `SERVER_SECRET_ARN`.
+const BENCH_SERVER_SECRET_ARN: &str =
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:bench-server-AbCdEf";
+/// The server secret served when `$SERVER_SECRET` is unset: for the bench only.
+const BENCH_SERVER_SECRET: &str = "bench-only-server-secret-Zx8vQ2mN7pL4kR9sT1wY6bC3dF5gH0jA";
+/// The previous key the stand-in serves when `$JWT_PREVIOUS_PRIVATE_KEY` is unset: a test-only one.
+const PREVIOUS_KEY: &str = include_str!("../../shared/tests/fixtures/test-only-rsa-3.pem");
+/// When the current and previous versions were created: long ago, so a function reads only the
+/// current one, as most cold starts after a rotation do.
+const CURRENT_CREATED: u64 = 1_700_086_400;
+const PREVIOUS_CREATED: u64 = 1_700_000_000;
 
-/// The service the emulator serves the signing key from, standing in for it.
+/// The service the emulator serves the keys from, standing in for it.
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum KeyService {
-    /// `GetSecretValue` of `JWT_SECRET_ARN`, as deployed.
+    /// `GetSecretValue` and `BatchGetSecretValue` of the key secrets, as deployed.
     SecretsManager,
     /// `GetItem`, as a key kept in a DynamoDB table would be read.
     DynamoDb,
 }
 
-/// The two versions of the signing key the stand-in serves, as after a rotation, and the server
-/// secret.
-struct SigningKeyVersions {
+/// Which keys a process reads from Secrets Manager, and so which secrets' ARNs it is given, as
+/// template.yaml configures it.
+#[derive(Clone, Copy, PartialEq, Eq, Debug, clap::ValueEnum)]
+pub enum KeyHolder {
+    /// A function that signs (`auth`, `refresh`): `JWT_PRIVATE_KEY_ARN` and `SERVER_SECRET_ARN`.
+    Signer,
+    /// A function that verifies (the authorizer): `JWT_PUBLIC_KEYS_ARN`.
+    Verifier,
+}
+
+/// One version of the keys: the private key as PEM, its public half as a JWK.
+struct KeyVersion {
+    pem: String,
+    jwk: String,
+    created: u64,
+}
+
+impl KeyVersion {
+    fn new(pem: String, created: u64) -> Result<Self, Error> {
+        let jwk = serde_json::to_string(&PrivateKey::from_pem(&pem)?.public().to_jwk())?;
+        Ok(Self { pem, jwk, created })
+    }
+}
+
+/// The two versions of the keys the stand-in serves, as after a rotation, and the server secret.
+struct KeyVersions {
     service: KeyService,
-    current: String,
-    previous: String,
+    holder: KeyHolder,
+    current: KeyVersion,
+    previous: KeyVersion,
     server: String,
 }
 
-impl SigningKeyVersions {
-    /// `$JWT_SECRET` (which signed the events) as current, and a previous key.
-    fn from_env(service: KeyService) -> Result<Self, Error> {
-        let current = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET is unset")?;
+impl KeyVersions {
+    /// `$JWT_PRIVATE_KEY` (which signed the events) as current, `$JWT_PREVIOUS_PRIVATE_KEY` or a
+    /// test-only key as previous, and `$SERVER_SECRET` or a bench-only one.
+    fn from_env(service: KeyService, holder: KeyHolder) -> Result<Self, Error> {
+        let current = std::env::var(JWT_PRIVATE_KEY).map_err(|_| format!("{JWT_PRIVATE_KEY} is unset"))?;
+        let previous = std::env::var(JWT_PREVIOUS_PRIVATE_KEY).unwrap_or_else(|_| PREVIOUS_KEY.to_owned());
         Ok(Self {
             service,
-            previous: format!("{current}.previous"),
-            server: format!("{current}.server"),
-            current,
+            holder,
+            current: KeyVersion::new(current, CURRENT_CREATED)?,
+            previous: KeyVersion::new(previous, PREVIOUS_CREATED)?,
+            server: std::env::var(SERVER_SECRET).unwrap_or_else(|_| BENCH_SERVER_SECRET.to_owned()),
         })
     }
 
-    /// A `BatchGetSecretValue` answer: the current signing key and the server secret.
-    fn batch_value(&self) -> Response<Full<Bytes>> {
-        let body = json!({"SecretValues": [
-            {"ARN": SECRET_ARN, "Name": "bench-signing-key", "VersionId": "AWSCURRENT-version",
-             "SecretString": self.current, "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_700_086_400},
-            {"ARN": SERVER_SECRET_ARN, "Name": "bench-server", "VersionId": "server-version",
-             "SecretString": self.server, "VersionStages": ["AWSCURRENT"], "CreatedDate": 1_700_000_000},
-        ], "Errors": []});
-        Response::builder()
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(Full::from(body.to_string()))
-            .unwrap()
+    /// The variables a process is given, as deployed.
+    fn variables(&self) -> &'static [(&'static str, &'static str)] {
+        match self.holder {
+            KeyHolder::Signer => {
+                &[(JWT_PRIVATE_KEY_ARN, BENCH_PRIVATE_KEY_ARN), (SERVER_SECRET_ARN, BENCH_SERVER_SECRET_ARN)]
+            }
+            KeyHolder::Verifier => &[(JWT_PUBLIC_KEYS_ARN, BENCH_PUBLIC_KEYS_ARN)],
+        }
     }
 
-    /// A `GetItem` answer: the current key as an item.
-    fn item(&self) -> Response<Full<Bytes>> {
-        let body = json!({"Item": {"pk": {"S": "current"}, "key": {"S": self.current}}});
-        Response::builder()
-            .header("content-type", "application/x-amz-json-1.0")
-            .body(Full::from(body.to_string()))
-            .unwrap()
-    }
-
-    /// A `GetSecretValue` answer for the stage the request names.
-    fn secret_value(&self, request: &[u8]) -> Response<Full<Bytes>> {
-        let stage = serde_json::from_slice::<serde_json::Value>(request)
-            .ok()
-            .and_then(|r| r["VersionStage"].as_str().map(str::to_owned))
-            .unwrap_or_else(|| "AWSCURRENT".into());
-        let (secret, created) = match stage.as_str() {
-            "AWSPREVIOUS" => (&self.previous, 1_700_000_000),
-            _ => (&self.current, 1_700_086_400),
+    /// A secret's value at `stage`, as Secrets Manager lists it: ARN, name, value and creation.
+    fn secret(&self, arn: &str, stage: &str) -> Option<serde_json::Value> {
+        let version = if stage == "AWSPREVIOUS" { &self.previous } else { &self.current };
+        let (name, value, created) = match arn {
+            BENCH_PRIVATE_KEY_ARN => ("bench-private-key", &version.pem, version.created),
+            BENCH_PUBLIC_KEYS_ARN => ("bench-public-keys", &version.jwk, version.created),
+            BENCH_SERVER_SECRET_ARN if stage == "AWSCURRENT" => {
+                ("bench-server", &self.server, PREVIOUS_CREATED)
+            }
+            _ => return None,
         };
-        let body = json!({
-            "ARN": SECRET_ARN, "Name": "bench-signing-key", "VersionId": format!("{stage}-version"),
-            "SecretString": secret, "VersionStages": [stage], "CreatedDate": created,
-        });
-        Response::builder()
-            .header("content-type", "application/x-amz-json-1.1")
-            .body(Full::from(body.to_string()))
-            .unwrap()
+        Some(json!({
+            "ARN": arn, "Name": name, "VersionId": format!("{name}-{stage}-version"),
+            "SecretString": value, "VersionStages": [stage], "CreatedDate": created,
+        }))
     }
+
+    /// A `BatchGetSecretValue` answer: the current version of each secret asked for.
+    fn batch_value(&self, request: &[u8]) -> Response<Full<Bytes>> {
+        let request = serde_json::from_slice::<serde_json::Value>(request).unwrap_or_default();
+        let ids = request["SecretIdList"].as_array().cloned().unwrap_or_default();
+        let (mut values, mut errors) = (vec![], vec![]);
+        for id in ids.iter().filter_map(|id| id.as_str()) {
+            match self.secret(id, "AWSCURRENT") {
+                Some(value) => values.push(value),
+                None => errors.push(json!({
+                    "SecretId": id, "ErrorCode": "ResourceNotFoundException", "Message": "not served by the bench",
+                })),
+            }
+        }
+        json_response(json!({"SecretValues": values, "Errors": errors}), "application/x-amz-json-1.1")
+    }
+
+    /// A `GetItem` answer: the current public key as an item.
+    fn item(&self) -> Response<Full<Bytes>> {
+        let body = json!({"Item": {"pk": {"S": "current"}, "key": {"S": self.current.jwk}}});
+        json_response(body, "application/x-amz-json-1.0")
+    }
+
+    /// A `GetSecretValue` answer for the secret and the stage the request names.
+    fn secret_value(&self, request: &[u8]) -> Response<Full<Bytes>> {
+        let request = serde_json::from_slice::<serde_json::Value>(request).unwrap_or_default();
+        let stage = request["VersionStage"].as_str().unwrap_or("AWSCURRENT");
+        match self.secret(request["SecretId"].as_str().unwrap_or_default(), stage) {
+            Some(body) => json_response(body, "application/x-amz-json-1.1"),
+            None => not_served(),
+        }
+    }
+}
+
+/// A 200 answer with `body` of `content_type`.
+fn json_response(body: serde_json::Value, content_type: &str) -> Response<Full<Bytes>> {
+    Response::builder().header("content-type", content_type).body(Full::from(body.to_string())).unwrap()
 }
 
 /// The stand-in's answer to an AWS call it does not serve: an error the SDK does not retry, so
@@ -149,7 +219,7 @@ fn not_served() -> Response<Full<Bytes>> {
 /// The emulator's side of one process: the events to hand out and what came back.
 struct Emulator {
     events: Arc<Vec<Bytes>>,
-    keys: Option<Arc<SigningKeyVersions>>,
+    keys: Option<Arc<KeyVersions>>,
     invocations: usize,
     started: Instant,
     state: Mutex<State>,
@@ -200,15 +270,13 @@ impl Emulator {
         if target.starts_with("secretsmanager.") {
             let answer = match serves(KeyService::SecretsManager, target) {
                 Some(keys) if target == GET_SECRET_VALUE => keys.secret_value(body),
-                Some(keys) if target == BATCH_GET_SECRET_VALUE => keys.batch_value(),
+                Some(keys) if target == BATCH_GET_SECRET_VALUE => keys.batch_value(body),
                 _ => not_served(),
             };
             return Some(answer);
         }
         if target.starts_with("DynamoDB_20120810.") {
-            return Some(
-                serves(KeyService::DynamoDb, GET_ITEM).map_or_else(not_served, SigningKeyVersions::item),
-            );
+            return Some(serves(KeyService::DynamoDb, GET_ITEM).map_or_else(not_served, KeyVersions::item));
         }
         None
     }
@@ -248,7 +316,7 @@ async fn run_process(
     command: &[String],
     function: &str,
     events: &Arc<Vec<Bytes>>,
-    keys: Option<&Arc<SigningKeyVersions>>,
+    keys: Option<&Arc<KeyVersions>>,
     invocations: usize,
     padding: usize,
     log: &Path,
@@ -281,11 +349,9 @@ async fn run_process(
     let mut child = std::process::Command::new(&command[0]);
     child.env("AWS_ENDPOINT_URL_SECRETS_MANAGER", format!("http://{address}"));
     if let Some(keys) = keys {
-        child.env_remove("JWT_SECRET").env_remove("SERVER_SECRET");
+        child.env_remove(JWT_PRIVATE_KEY).env_remove(JWT_PREVIOUS_PRIVATE_KEY).env_remove(SERVER_SECRET);
         match keys.service {
-            KeyService::SecretsManager => {
-                child.env("JWT_SECRET_ARN", SECRET_ARN).env("SERVER_SECRET_ARN", SERVER_SECRET_ARN)
-            }
+            KeyService::SecretsManager => child.envs(keys.variables().iter().copied()),
             KeyService::DynamoDb => child.env("AWS_ENDPOINT_URL_DYNAMODB", format!("http://{address}")),
         };
     }
@@ -413,11 +479,13 @@ pub struct Options {
     /// A floor binary whose starts alternate with the command's, timed to the first `/next`.
     #[arg(long)]
     floor: Option<String>,
-    /// Give the command `JWT_SECRET_ARN`, as deployed, and answer its `GetSecretValue` calls with
-    /// `$JWT_SECRET` (current) and a previous key.
-    #[arg(long, conflicts_with = "key_from_dynamodb")]
-    keys_from_secrets_manager: bool,
-    /// Stand in for DynamoDB too, and answer the command's `GetItem` with `$JWT_SECRET` as an item.
+    /// Give the command the key secrets' ARNs a signer or a verifier is deployed with, and answer
+    /// its reads of them: `$JWT_PRIVATE_KEY` (current, as PEM or as JWK) and a previous key, and
+    /// the server secret.
+    #[arg(long, value_enum, conflicts_with = "key_from_dynamodb")]
+    keys_from_secrets_manager: Option<KeyHolder>,
+    /// Stand in for DynamoDB too, and answer the command's `GetItem` with the public half of
+    /// `$JWT_PRIVATE_KEY`, as a JWK, as an item.
     #[arg(long)]
     key_from_dynamodb: bool,
     /// Where the results go as JSON; the processes' output goes beside it, as `.log`.
@@ -439,9 +507,12 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         vec![Bytes::from(serde_json::from_str::<serde_json::Value>(&text)?.to_string())]
     };
     let events = Arc::new(events);
-    let service = options.keys_from_secrets_manager.then_some(KeyService::SecretsManager);
-    let service = service.or(options.key_from_dynamodb.then_some(KeyService::DynamoDb));
-    let keys = service.map(SigningKeyVersions::from_env).transpose()?.map(Arc::new);
+    let keys = match (options.keys_from_secrets_manager, options.key_from_dynamodb) {
+        (Some(holder), _) => Some(KeyVersions::from_env(KeyService::SecretsManager, holder)?),
+        (None, true) => Some(KeyVersions::from_env(KeyService::DynamoDb, KeyHolder::Verifier)?),
+        (None, false) => None,
+    };
+    let keys = keys.map(Arc::new);
 
     let floor = options.floor.as_ref();
     let (mut init_ms, mut floor_init_ms) = (vec![], vec![]);
@@ -497,7 +568,7 @@ pub async fn run(options: &Options) -> Result<(), Error> {
         out,
         &json!({
             "id": id, "name": options.name, "kind": options.kind,
-            "keys_from_secrets_manager": options.keys_from_secrets_manager,
+            "keys_from_secrets_manager": options.keys_from_secrets_manager.is_some(),
             "cold": {
                 "init_ms": init_ms, "floor_init_ms": floor_init_ms, "serving_init_ms": serving_init_ms,
                 "first_response_ms": first_response_ms, "cpu_ms": cpu_ms, "max_rss_kib": max_rss,

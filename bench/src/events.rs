@@ -1,21 +1,28 @@
 //! The authorizer events of measures 2 and 3: realistic HTTP API v2 requests whose tokens are
-//! valid (70 %), expired (15 %) or forged (15 %, right `kid`, wrong key), for a fixed set of users.
+//! valid (70 %), expired (15 %) or forged (15 %, right `kid`, signed with another RSA key), for a
+//! fixed set of users. They are RS256, signed with `$JWT_PRIVATE_KEY`.
 
 use std::path::Path;
 
 use auth_core::{
     clock::unix_now,
-    config::Config,
+    config::{Config, JWT_PRIVATE_KEY},
     dynamodb::{RefreshTokenTable, UserTable},
-    keys::{SigningSecret, key_id},
+    keys::PrivateKey,
     passwords::{self, Password},
     refresh::{ClientSeen, Family, FindSession, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens},
     tokens::{TokenService, TokenSettings},
     users::{CreateUser, User},
     wiring,
 };
-use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
-use ring::hmac;
+use base64::{
+    Engine,
+    engine::general_purpose::{STANDARD, URL_SAFE_NO_PAD},
+};
+use ring::{
+    rand::SystemRandom,
+    signature::{RSA_PKCS1_SHA256, RsaKeyPair},
+};
 use serde_json::{Value, json};
 
 use crate::Error;
@@ -33,16 +40,25 @@ fn session(i: usize) -> String {
     ulid::Ulid::from_parts(1_700_000_000_001, i as u128).to_string()
 }
 
-fn secret() -> Result<SigningSecret, Error> {
-    let raw = std::env::var("JWT_SECRET").map_err(|_| "JWT_SECRET is unset")?;
-    Ok(SigningSecret::new(raw.into_bytes())?)
+/// The key that signs the events: `$JWT_PRIVATE_KEY`, as the functions read it locally.
+pub fn private_key() -> Result<PrivateKey, Error> {
+    let pem = std::env::var(JWT_PRIVATE_KEY).map_err(|_| format!("{JWT_PRIVATE_KEY} is unset"))?;
+    Ok(PrivateKey::from_pem(&pem)?)
+}
+
+/// The forger's key: an RSA key of the right size that is not ours (a test-only one).
+fn forger() -> Result<RsaKeyPair, Error> {
+    let pem = include_str!("../../shared/tests/fixtures/test-only-rsa-2.pem");
+    let body: String = pem.lines().filter(|l| !l.starts_with("-----")).collect();
+    RsaKeyPair::from_pkcs8(&STANDARD.decode(body)?).map_err(|e| format!("the forger's key: {e}").into())
 }
 
 /// Writes `count` events, one JSON per line, and prints the key id and the number of valid ones.
 pub fn write(out: &Path, count: usize) -> Result<(), Error> {
-    let secret = secret()?;
-    let tokens = TokenService::new(&secret, TokenSettings::default());
-    let forger = hmac::Key::new(hmac::HMAC_SHA256, b"not-our-key-but-long-enough-to-look-real");
+    let key = private_key()?;
+    let tokens = TokenService::new(&key, TokenSettings::default());
+    let forger = forger()?;
+    let mut forged = vec![0; forger.public().modulus_len()];
     let template: Value = serde_json::from_str(include_str!("../../events/authorizer.json"))?;
     let now = unix_now();
     let mut lines = String::new();
@@ -53,14 +69,16 @@ pub fn write(out: &Path, count: usize) -> Result<(), Error> {
         let token = match i % 20 {
             0..14 => {
                 valid += 1;
-                tokens.issue(&user_id, &username, 0, &sid, now)?.token
+                tokens.issue(&user_id, &username, 0, &sid, "", now)?.token
             }
-            14..17 => tokens.issue(&user_id, &username, 0, &sid, now - 3_600)?.token,
+            14..17 => tokens.issue(&user_id, &username, 0, &sid, "", now - 3_600)?.token,
             _ => {
-                let genuine = tokens.issue(&user_id, &username, 0, &sid, now)?.token;
+                let genuine = tokens.issue(&user_id, &username, 0, &sid, "", now)?.token;
                 let (input, _) = genuine.rsplit_once('.').expect("a JWT has three parts");
-                let signature = hmac::sign(&forger, input.as_bytes());
-                format!("{input}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref()))
+                forger
+                    .sign(&RSA_PKCS1_SHA256, &SystemRandom::new(), input.as_bytes(), &mut forged)
+                    .map_err(|_| "the forger could not sign")?;
+                format!("{input}.{}", URL_SAFE_NO_PAD.encode(&forged))
             }
         };
         let authorization = format!("JWT {token}");
@@ -72,7 +90,7 @@ pub fn write(out: &Path, count: usize) -> Result<(), Error> {
         lines.push('\n');
     }
     std::fs::write(out, lines)?;
-    println!("{}", json!({ "kid": key_id(&secret), "events": count, "valid": valid }));
+    println!("{}", json!({ "kid": key.public().kid(), "events": count, "valid": valid }));
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use auth_core::{
     api::{AuthorizerRequest, authorize},
     clock::unix_now,
     identity::Authenticator,
-    keys::SigningSecret,
+    keys::{KeyMaterial, KeySet},
     refresh::{Family, FindSession},
     store::StoreError,
     tokens::{TokenService, TokenSettings},
@@ -37,11 +37,12 @@ impl FindSession for InMemorySessions {
 }
 
 pub async fn run(events_file: &Path, out: &Path, rounds: usize) -> Result<(), Error> {
-    let secret = SigningSecret::new(std::env::var("JWT_SECRET")?.into_bytes())?;
+    // The public half of the key that signed the events, as the authorizer holds it.
+    let keys = KeySet::single(KeyMaterial::Public(events::private_key()?.public().clone()));
     let users = events::users().into_iter().map(|u| (u.username.as_str().to_owned(), u)).collect();
     let sessions = events::sessions().into_iter().map(|s| (s.id().to_owned(), s)).collect();
     let authenticator = Authenticator::new(
-        TokenService::new(&secret, TokenSettings::default()),
+        TokenService::with_keys(&keys, TokenSettings::default(), None),
         InMemoryUsers(users),
         InMemorySessions(sessions),
     );

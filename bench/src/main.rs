@@ -16,7 +16,7 @@ type Error = Box<dyn std::error::Error + Send + Sync>;
 #[derive(Parser)]
 #[command(name = "bench")]
 enum Command {
-    /// Writes authorizer events signed with $JWT_SECRET, one JSON per line.
+    /// Writes authorizer events signed with $JWT_PRIVATE_KEY, one JSON per line.
     Events {
         out: PathBuf,
         #[arg(long, default_value_t = 10_000)]

@@ -13,13 +13,15 @@ use auth_core::{
     config::Config,
     dynamodb::{self, REFRESH_TOKENS_TABLE, RefreshTokenTable, USERS_TABLE, UserTable},
     identity::Authenticator,
-    keys::SigningSecret,
+    keys::{KeyMaterial, KeySet, PrivateKey},
     refresh::{ClientSeen, Family, RefreshRecord, RefreshSettings, RefreshToken, RefreshTokens},
     tokens::{TokenService, TokenSettings},
     users::{CreateUser, User},
     wiring,
 };
 
+/// A test-only key (2048 bits), never used outside tests and benchmarks.
+const PEM: &str = include_str!("../tests/fixtures/test-only-rsa-1.pem");
 /// Decisions timed when the command line names no number.
 const ROUNDS: usize = 2_000;
 
@@ -63,11 +65,16 @@ async fn main() -> Result<(), auth_core::BoxError> {
     };
     sessions.start_family(&session, &root).await?;
 
-    let secret = || SigningSecret::new(b"revocation-cost-secret-0123456789-abcdefgh".to_vec()).unwrap();
-    let tokens = TokenService::new(&secret(), TokenSettings::default());
-    let token = tokens.issue(&user.user_id, "bench", 0, session.id(), unix_now())?.token;
-    let authenticator =
-        Authenticator::new(TokenService::new(&secret(), TokenSettings::default()), users, sessions);
+    let key = PrivateKey::from_pem(PEM)?;
+    let tokens = TokenService::new(&key, TokenSettings::default());
+    let token = tokens.issue(&user.user_id, "bench", 0, session.id(), "", unix_now())?.token;
+    // The authorizer holds the public key only, as deployed.
+    let verifier = KeySet::single(KeyMaterial::Public(key.public().clone()));
+    let authenticator = Authenticator::new(
+        TokenService::with_keys(&verifier, TokenSettings::default(), None),
+        users,
+        sessions,
+    );
 
     let (mut alone, mut full) = (Vec::with_capacity(rounds), Vec::with_capacity(rounds));
     for _ in 0..rounds {

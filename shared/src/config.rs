@@ -13,7 +13,10 @@ use aws_credential_types::Credentials;
 use crate::{
     aws::{AwsSettings, CallLogTarget},
     identity::{ACCOUNT_CHECK_CACHE_RANGE, DEFAULT_ACCOUNT_CHECK_CACHE},
-    keys::{KeyError, KeyMaterial, KeySet, PrivateKey, ServerSecret, secrets_manager::Half},
+    keys::{
+        DEFAULT_OUTSIDE_CACHE, KeyError, KeyMaterial, KeySet, OUTSIDE_CACHE_RANGE, PrivateKey, ServerSecret,
+        secrets_manager::Half,
+    },
     logging::{self, LogSettings},
     refresh::{
         DEFAULT_GRACE, DEFAULT_REFRESH_TTL, DEFAULT_SESSION_MAX, GRACE_RANGE, REFRESH_TTL_RANGE,
@@ -55,6 +58,8 @@ pub const JWT_ISSUER: &str = "JWT_ISSUER";
 pub const JWT_AUDIENCE: &str = "JWT_AUDIENCE";
 /// Access-token lifetime in seconds.
 pub const ACCESS_TOKEN_TTL_SECONDS: &str = "ACCESS_TOKEN_TTL_SECONDS";
+/// How long verifiers outside the stack may cache the key set, in seconds.
+pub const JWKS_CACHE_SECONDS: &str = "JWKS_CACHE_SECONDS";
 /// How long a live-account finding is reused, in seconds.
 pub const ACCOUNT_CHECK_CACHE_SECONDS: &str = "ACCOUNT_CHECK_CACHE_SECONDS";
 /// Requests a minute one source may send to `/auth`.
@@ -246,13 +251,18 @@ impl Config {
         DevTarget { endpoint, tables, operator: self.optional(USER).unwrap_or_else(|| "unknown".to_owned()) }
     }
 
-    /// `JWT_ISSUER`, `JWT_AUDIENCE` and `ACCESS_TOKEN_TTL_SECONDS`.
+    /// `JWT_ISSUER`, `JWT_AUDIENCE`, `ACCESS_TOKEN_TTL_SECONDS` and `JWKS_CACHE_SECONDS`.
     pub fn tokens(&self) -> Result<TokenSettings, ConfigError> {
         let defaults = TokenSettings::default();
         Ok(TokenSettings {
             issuer: self.optional(JWT_ISSUER).unwrap_or(defaults.issuer),
             audience: self.optional(JWT_AUDIENCE).unwrap_or(defaults.audience),
             access_ttl: self.seconds(ACCESS_TOKEN_TTL_SECONDS, DEFAULT_ACCESS_TTL, ACCESS_TTL_RANGE)?,
+            outside_key_cache: self.seconds(
+                JWKS_CACHE_SECONDS,
+                DEFAULT_OUTSIDE_CACHE,
+                OUTSIDE_CACHE_RANGE,
+            )?,
         })
     }
 

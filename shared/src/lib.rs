@@ -55,7 +55,7 @@ fn random_base64url<const N: usize>() -> String {
 }
 
 /// `outer: cause: root cause`, for log lines and Lambda's error reports.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+pub fn error_chain(error: &dyn std::error::Error) -> String {
     let mut text = error.to_string();
     let mut source = error.source();
     while let Some(cause) = source {

@@ -218,6 +218,18 @@ impl ExportAccount {
     }
 }
 
+/// A function of your own behind the authorizer (see `examples/reports`): it only needs to know
+/// its caller.
+pub struct Protected {
+    pub callers: Caller,
+}
+
+impl Protected {
+    pub fn build(config: &Config) -> Result<Self, ConfigError> {
+        Ok(Self { callers: callers(config, &aws(config))? })
+    }
+}
+
 /// `GET /.well-known/openid-configuration` and `GET /.well-known/jwks.json`: the issuer and the
 /// public keys, as every verifier loads them.
 pub struct WellKnown {

@@ -548,3 +548,59 @@ async fn deleting_while_another_device_refreshes_leaves_that_device_signed_out()
     assert_eq!(api.refresh(&latest["refresh_token"]).await.0, StatusCode::UNAUTHORIZED);
     assert_eq!(work_status(&api, &latest["access_token"]).await, StatusCode::UNAUTHORIZED);
 }
+
+/// `GET /reports` (the worked example, `examples/reports`) needs the `reports:read` scope: a
+/// token without it is refused there with RFC 6750's `insufficient_scope`, even right after it
+/// was allowed on `/work`, and even with the authorizer's decision for it reused, as API Gateway
+/// reuses a cached decision on every route. Given the role, the next login's token has it.
+#[tokio::test]
+async fn a_scope_is_required_by_the_route_that_needs_it_even_right_after_the_token_was_allowed_elsewhere() {
+    use auth_core::{
+        dynamodb::UserTable,
+        users::{ManageUsers, Role, Username},
+    };
+    let Some(api) = Api::local(SUITE) else { return };
+    let name = unique("scoped");
+    assert_eq!(api.signup(&name, "a fine password").await, StatusCode::CREATED);
+    let token = api.token(&name, "a fine password").await;
+    let bearer = format!("Bearer {token}");
+    assert_eq!(api.get("/work", Some(&bearer)).await.0, StatusCode::OK, "allowed on /work");
+    let response =
+        api.http.get(format!("{}/reports", api.base)).header("authorization", &bearer).send().await.unwrap();
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+    assert_eq!(
+        response.headers()["www-authenticate"],
+        r#"Bearer error="insufficient_scope", scope="reports:read""#
+    );
+
+    let (status, decision) = api.authorize(&token).await;
+    assert_eq!(status, StatusCode::OK, "{decision}");
+    assert_eq!(
+        (decision["isAuthorized"].as_bool(), decision["context"]["scope"].as_str()),
+        (Some(true), Some(""))
+    );
+    let mut event = support::sample_event("reports");
+    event["headers"]["authorization"] = json!(bearer);
+    event["requestContext"]["authorizer"]["lambda"] = decision["context"].clone();
+    let (status, reused) = api.invoke("example-reports", &event).await;
+    assert_eq!(status, StatusCode::OK, "{reused}");
+    assert_eq!(reused["statusCode"], 403, "the cached allow carries no scope: {reused}");
+
+    let users = UserTable::new(
+        aws_sdk_dynamodb::Client::new(&support::sdk_config()),
+        Config::from_process().users_table().unwrap(),
+    );
+    let roles = [Role::parse("reports:read").unwrap()];
+    users.set_roles(&Username::parse(&name).unwrap(), &roles).await.unwrap().expect("the user");
+    let granted = api.token(&name, "a fine password").await;
+    assert_eq!(decoded_claims(&granted)["scope"], "reports:read");
+    let (status, body) = api.get("/reports", Some(&format!("JWT {granted}"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["result"]["for"], name.as_str());
+    let (_, decision) = api.authorize(&granted).await;
+    assert_eq!(decision["context"]["scope"], "reports:read", "the authorizer passes the scope on");
+}
+
+fn decoded_claims(token: &str) -> Value {
+    serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
+}

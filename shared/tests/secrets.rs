@@ -14,8 +14,7 @@ use auth_core::{
     BoxError,
     clock::unix_now,
     keys::{
-        KEY_ACTIVATION_DELAY, KeyMaterial, KeySet, KeySource, PREVIOUS_KEY_ISSUES_FOR, PrivateKey,
-        ServerSecret,
+        KeyMaterial, KeySet, KeySource, PrivateKey, ServerSecret,
         rotation::{KeySecrets, rotate},
         secrets_manager::{Half, SecretsManagerKeys, SecretsManagerVersions},
     },
@@ -127,7 +126,12 @@ async fn load(source: &SecretsManagerKeys) -> KeySet {
 
 /// The keys as loaded once the current one is past the activation delay, when it signs.
 fn activated(keys: KeySet) -> KeySet {
-    KeySet { current_created: keys.current_created.map(|t| t - KEY_ACTIVATION_DELAY), ..keys }
+    KeySet {
+        current_created: keys
+            .current_created
+            .map(|t| t - TokenSettings::default().key_timing().activation_delay),
+        ..keys
+    }
 }
 
 fn issue(tokens: &TokenService, now: u64) -> String {
@@ -217,7 +221,10 @@ async fn a_verifier_that_loaded_before_a_rotation_refuses_the_old_keys_late_toke
     let aging = stack.verifier().await.reloading_keys_after(Duration::ZERO);
 
     stack.rotate().await;
-    let late = unix_now() + PREVIOUS_KEY_ISSUES_FOR.as_secs() + LEEWAY_SECONDS + 5;
+    let late = unix_now()
+        + TokenSettings::default().key_timing().previous_issues_for().as_secs()
+        + LEEWAY_SECONDS
+        + 5;
     let minted = TokenService::new(&old_key, TokenSettings::default());
     let late_token = issue(&minted, late);
     assert!(young.verify_following_rotation(&late_token, late).await.is_ok(), "not reloaded yet: no bound");

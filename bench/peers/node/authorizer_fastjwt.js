@@ -3,19 +3,22 @@
 // An API Gateway HTTP API (payload 2.0) Lambda authorizer with simple responses; the
 // handler is synchronous (the Node runtime accepts a returned value or a promise).
 //
-// The verifier is built once at load with a static key (so it is synchronous) and fast-jwt's
-// default of no cache: a cache would only pay off for a token seen again, and the benchmark
-// replays the same tokens every round. clockTolerance is in milliseconds here. The verifier
-// runs with complete: true, so the kid and the other header rules are checked after the
-// signature, on the header it already parsed: the verdict is the same with one key.
+// The verifier is built once at load with a static key, the public key's PEM (so it is
+// synchronous), and fast-jwt's default of no cache: a cache would only pay off for a token seen
+// again, and the benchmark replays the same tokens every round. clockTolerance is in
+// milliseconds here; checkTyp compares the typ as RFC 9068 asks (any case, `application/`
+// optional). The verifier runs with complete: true, so the kid and the other header rules are
+// checked after the signature, on the header it already parsed: the verdict is the same with
+// one key.
 
 const { createVerifier } = require('fast-jwt')
-const { config, LEEWAY_SECONDS, REQUIRED_CLAIMS, tokenOf, headerAllowed, claimsAllowed, allow, deny } =
+const { config, TOKEN_TYPE, LEEWAY_SECONDS, REQUIRED_CLAIMS, tokenOf, headerAllowed, claimsAllowed, allow, deny } =
   require('./authorizer_common')
 
 const verify = createVerifier({
-  key: config.secret,
-  algorithms: ['HS256'],
+  key: config.publicKeyPem,
+  algorithms: ['RS256'],
+  checkTyp: TOKEN_TYPE,
   allowedAud: config.audience,
   allowedIss: config.issuer,
   requiredClaims: REQUIRED_CLAIMS,

@@ -3,27 +3,28 @@
 // An API Gateway HTTP API (payload 2.0) Lambda authorizer with simple responses; the
 // handler is synchronous (the Node runtime accepts a returned value or a promise).
 //
-// BENCH_SECRET_KIND picks how the secret is handed to jwt.verify:
-//   keyobject (default)  crypto.createSecretKey(Buffer.from(secret)), made once at load;
-//   buffer               Buffer.from(secret), as most code does; jsonwebtoken then tries
-//                        createPublicKey (which throws) and createSecretKey on every call.
-// jwt.verify({complete: true}) parses the token once and returns its header, so the kid and
-// the other header rules are checked after the signature: the verdict is the same with one key.
+// BENCH_KEY_KIND picks how the public key is handed to jwt.verify:
+//   keyobject (default)  crypto.createPublicKey(pem), made once at load;
+//   buffer               Buffer.from(pem), as most code does; jsonwebtoken then parses the PEM
+//                        with createPublicKey on every call.
+// jwt.verify({complete: true}) parses the token once and returns its header, so the kid, the
+// typ (jsonwebtoken has no option for it) and the other header rules are checked after the
+// signature: the verdict is the same with one key.
 
-const { createSecretKey } = require('node:crypto')
+const { createPublicKey } = require('node:crypto')
 const jwt = require('jsonwebtoken')
 const { config, LEEWAY_SECONDS, tokenOf, headerAllowed, claimsAllowed, allow, deny } = require('./authorizer_common')
 
-const SECRET_KINDS = {
-  keyobject: () => createSecretKey(Buffer.from(config.secret, 'utf8')),
-  buffer: () => Buffer.from(config.secret, 'utf8')
+const KEY_KINDS = {
+  keyobject: () => createPublicKey(config.publicKeyPem),
+  buffer: () => Buffer.from(config.publicKeyPem, 'utf8')
 }
-const secretKind = process.env.BENCH_SECRET_KIND ?? 'keyobject'
-if (!(secretKind in SECRET_KINDS)) throw new Error(`BENCH_SECRET_KIND must be keyobject or buffer, not ${secretKind}`)
-const KEY = SECRET_KINDS[secretKind]()
+const keyKind = process.env.BENCH_KEY_KIND ?? 'keyobject'
+if (!(keyKind in KEY_KINDS)) throw new Error(`BENCH_KEY_KIND must be keyobject or buffer, not ${keyKind}`)
+const KEY = KEY_KINDS[keyKind]()
 
 const VERIFY_OPTIONS = {
-  algorithms: ['HS256'],
+  algorithms: ['RS256'],
   audience: config.audience,
   issuer: config.issuer,
   clockTolerance: LEEWAY_SECONDS,
@@ -45,8 +46,8 @@ function handler (event) {
 
 /** How benchmark reports name this peer. */
 const peer = {
-  id: `node-jsonwebtoken-${secretKind}`,
-  name: `Node ${process.versions.node} + jsonwebtoken ${require('jsonwebtoken/package.json').version} (${secretKind} secret)`
+  id: `node-jsonwebtoken-${keyKind}`,
+  name: `Node ${process.versions.node} + jsonwebtoken ${require('jsonwebtoken/package.json').version} (${keyKind} key)`
 }
 
 module.exports = { handler, peer }

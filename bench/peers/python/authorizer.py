@@ -2,11 +2,13 @@
 
 An API Gateway HTTP API (payload 2.0) Lambda authorizer with simple responses. Entry point
 for awslambdaric: `authorizer.handler`. Configuration is read once, at import, from
-JWT_SECRET, JWT_KID, JWT_ISSUER, JWT_AUDIENCE and ACCESS_TOKEN_TTL_SECONDS.
+JWT_PUBLIC_KEY_PEM (the public key, a PEM `PUBLIC KEY`, loaded once into a key object),
+JWT_KID, JWT_ISSUER, JWT_AUDIENCE and ACCESS_TOKEN_TTL_SECONDS.
 
-PyJWT checks the signature (HS256 only), iss, aud (a single string, strict_aud), the
-presence of the required claims, and exp/nbf/iat with the leeway; the rest (kid, header
-parameters, lifetime, non-empty strings) is checked here, as in the Rust service.
+PyJWT checks the signature (RS256 only, with `cryptography`), iss, aud (a single string,
+strict_aud), the presence of the required claims, and exp/nbf/iat with the leeway; the rest
+(kid, typ `at+jwt`, header parameters, client_id, lifetime, non-empty strings) is checked
+here, as in the Rust service.
 PyJWT compares times against a float `now` and treats `exp == now - leeway` as expired;
 the Rust service allows that one second. No benchmark token sits on that boundary.
 """
@@ -15,19 +17,26 @@ import os
 import re
 
 import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_public_key
 
-SECRET = os.environ["JWT_SECRET"].encode("utf-8")
+PUBLIC_KEY = load_pem_public_key(os.environ["JWT_PUBLIC_KEY_PEM"].encode("ascii"))
 KID = os.environ["JWT_KID"]
 ISSUER = os.environ.get("JWT_ISSUER", "jwt-auth")
 AUDIENCE = os.environ.get("JWT_AUDIENCE", "jwt-auth-api")
 ACCESS_TOKEN_TTL_SECONDS = int(os.environ.get("ACCESS_TOKEN_TTL_SECONDS", "900"))
+
+CLIENT_ID = "jwt-auth"
+TOKEN_TYPE = "at+jwt"
 
 LEEWAY_SECONDS = 10
 MAX_TOKEN_BYTES = 4096
 SCHEMES = frozenset({"bearer", "jwt"})
 TOKEN_CHARS = re.compile(r"[A-Za-z0-9_.-]+")
 FORBIDDEN_HEADER_PARAMS = frozenset({"crit", "jku", "jwk", "x5u", "x5c", "zip", "enc"})
-DECODE_OPTIONS = {"require": ["exp", "nbf", "iss", "aud", "sub", "iat"], "strict_aud": True}
+DECODE_OPTIONS = {
+    "require": ["exp", "nbf", "iss", "aud", "sub", "iat", "jti", "client_id"],
+    "strict_aud": True,
+}
 
 
 def handler(event, context):
@@ -40,7 +49,12 @@ def handler(event, context):
         return {"isAuthorized": False, "context": {}}
     return {
         "isAuthorized": True,
-        "context": {"sub": claims["sub"], "username": claims["username"], "exp": claims["exp"]},
+        "context": {
+            "sub": claims["sub"],
+            "username": claims["username"],
+            "exp": claims["exp"],
+            "scope": claims.get("scope", ""),
+        },
     }
 
 
@@ -53,13 +67,13 @@ def _verified_claims(event):
     if (
         header.get("kid") != KID
         or FORBIDDEN_HEADER_PARAMS.intersection(header)
-        or ("typ" in header and header["typ"].lower() != "jwt")
+        or not _is_access_token_type(header.get("typ"))
     ):
         return None
     claims = jwt.decode(
         token,
-        SECRET,
-        algorithms=["HS256"],
+        PUBLIC_KEY,
+        algorithms=["RS256"],
         audience=AUDIENCE,
         issuer=ISSUER,
         leeway=LEEWAY_SECONDS,
@@ -68,9 +82,19 @@ def _verified_claims(event):
     lifetime = claims["exp"] - claims["iat"]
     if not 0 < lifetime <= ACCESS_TOKEN_TTL_SECONDS:
         return None
+    if claims["client_id"] != CLIENT_ID:
+        return None
     if not all(isinstance(claims.get(name), str) and claims[name] for name in ("sub", "username", "jti")):
         return None
     return claims
+
+
+def _is_access_token_type(typ):
+    """`at+jwt` or `application/at+jwt`, in any case (RFC 9068 §4)."""
+    if not isinstance(typ, str):
+        return False
+    typ = typ.lower()
+    return typ.removeprefix("application/") == TOKEN_TYPE
 
 
 def _authorization(event):

@@ -14,6 +14,7 @@ import json
 import platform
 import time
 
+import cryptography
 import jwt
 
 from authorizer import handler
@@ -58,7 +59,8 @@ def main():
     allowed = sum(decisions)
     report = {
         "id": "pyjwt",
-        "name": f"Python {platform.python_version()} + PyJWT {jwt.__version__}",
+        "name": f"Python {platform.python_version()} + PyJWT {jwt.__version__} "
+        f"(cryptography {cryptography.__version__})",
         "invocations": len(lines),
         "rounds_cpu_us": [round(us, 3) for us in rounds_cpu_us],
         "wall_us": [round(us, 3) for us in wall_us],

@@ -72,12 +72,18 @@ impl<U: FindAccount + Sync, S: FindSession + Sync> IdentifyCaller for Callers<U,
     }
 }
 
-/// The identity an authorizer attached to the request, if any.
+/// The identity an authorizer attached to the request, if any: our Lambda authorizer's context,
+/// or the claims of a token HTTP API's built-in JWT authorizer verified.
 fn authorizer_identity(request: &Request) -> Option<Identity> {
     let RequestContext::ApiGatewayV2(context) = request.request_context_ref()? else {
         return None;
     };
-    let fields = &context.authorizer.as_ref()?.fields;
+    let authorizer = context.authorizer.as_ref()?;
+    if let Some(jwt) = &authorizer.jwt {
+        let claims = jwt.claims.iter().map(|(k, v)| (k.clone(), Value::String(v.clone()))).collect();
+        return Identity::from_authorizer_context(&claims);
+    }
+    let fields = &authorizer.fields;
     let map: Map<String, Value> = fields.iter().map(|(k, v)| (k.clone(), v.clone())).collect();
     Identity::from_authorizer_context(&map)
 }

@@ -42,28 +42,53 @@ pub const ALGORITHM: &str = "RS256";
 /// How soon a verifier may reload its keys after the last load, when a token names a key it does
 /// not know (a rotation it has not seen). Bounds Secrets Manager calls forged `kid`s can cause.
 pub const RELOAD_ON_UNKNOWN_KID_AFTER: Duration = Duration::from_secs(60);
-/// How long a new key only verifies after its creation, before it signs: longer than a verifier
-/// that loaded its keys just before a rotation may wait to reload on an unknown `kid`, so no
-/// verifier meets a token signed with a key it cannot load yet.
-pub const KEY_ACTIVATION_DELAY: Duration = Duration::from_secs(2 * RELOAD_ON_UNKNOWN_KID_AFTER.as_secs());
 /// How old any instance's keys may get before it reloads them, so signers and verifiers alike
 /// follow rotations: a signer switches to the new key, and a verifier that loaded its keys
 /// before a rotation learns when the new key was made, and so from when the old one may no
 /// longer sign.
 pub const KEYS_MAX_AGE: Duration = Duration::from_secs(600);
-/// After a rotation, the previous key verifies only tokens issued within this time of the new
-/// key's creation: the activation delay, then the longest a signer keeps its loaded keys. So a
-/// leaked key stops working one token lifetime after that, not at the next rotation; every
-/// verifier holds to it from its first reload after the rotation, within [`KEYS_MAX_AGE`], which
-/// is before the bound is reached.
-pub const PREVIOUS_KEY_ISSUES_FOR: Duration =
-    Duration::from_secs(KEY_ACTIVATION_DELAY.as_secs() + KEYS_MAX_AGE.as_secs());
+/// How long a client may cache our published key set (`Cache-Control` of
+/// `/.well-known/jwks.json`).
+pub const PUBLISHED_MAX_AGE: Duration = Duration::from_secs(300);
+/// The longest an operator may say verifiers outside the stack cache the key set: a day.
+pub const OUTSIDE_CACHE_RANGE: std::ops::RangeInclusive<u64> = 0..=86_400;
+/// How long verifiers outside the stack cache the key set unless configured
+/// (`JWKS_CACHE_SECONDS`): two hours, API Gateway's JWT authorizer's longest.
+pub const DEFAULT_OUTSIDE_CACHE: Duration = Duration::from_secs(7_200);
 
-/// How long after the current key's creation the previous key can still verify a valid token:
-/// one issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after it lives `token_lifetime` more, with
-/// `leeway` at each end, through its last second. Later there is no need to load it at all.
-pub fn previous_key_verifies_for(token_lifetime: Duration, leeway: Duration) -> Duration {
-    PREVIOUS_KEY_ISSUES_FOR + token_lifetime + 2 * leeway + Duration::from_secs(1)
+/// When a new key starts signing and how long the one it replaces is trusted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct KeyTiming {
+    /// How long a new key is published (and verifies) after its creation before it signs.
+    pub activation_delay: Duration,
+}
+
+impl KeyTiming {
+    /// Publishes a new key for longer than any verifier's cache of the key set can hide it:
+    /// `outside_cache` (what the operator declares for verifiers outside the stack), plus the
+    /// time our key-set function may take to load it and clients may keep our answer. That is
+    /// also longer than a verifier of ours waits to reload on an unknown `kid`, so none meets a
+    /// token signed with a key it cannot load yet.
+    pub fn for_outside_caches(outside_cache: Duration) -> Self {
+        Self { activation_delay: outside_cache + KEYS_MAX_AGE + PUBLISHED_MAX_AGE }
+    }
+
+    /// After a rotation, the previous key verifies only tokens issued within this time of the
+    /// new key's creation: the activation delay, then the longest a signer keeps its loaded
+    /// keys. So a leaked key stops working one token lifetime after that, not at the next
+    /// rotation; every verifier holds to it from its first reload after the rotation, within
+    /// [`KEYS_MAX_AGE`], which is before the bound is reached.
+    pub fn previous_issues_for(&self) -> Duration {
+        self.activation_delay + KEYS_MAX_AGE
+    }
+
+    /// How long after the current key's creation the previous key can still verify a valid
+    /// token: one issued up to [`Self::previous_issues_for`] after it lives `token_lifetime`
+    /// more, with `leeway` at each end, through its last second. Later there is no need to load
+    /// (or publish) it at all.
+    pub fn previous_verifies_for(&self, token_lifetime: Duration, leeway: Duration) -> Duration {
+        self.previous_issues_for() + token_lifetime + 2 * leeway + Duration::from_secs(1)
+    }
 }
 
 /// Why keys could not be had.
@@ -309,7 +334,8 @@ impl KeyMaterial {
 }
 
 /// The keys a source holds: the current one and, after a rotation, the previous one, which
-/// signs until the current one is [`KEY_ACTIVATION_DELAY`] old and then only verifies, so
+/// signs until the current one is past its activation delay ([`KeyTiming`]) and then only
+/// verifies, so
 /// rotating never logs anyone out early.
 #[derive(Debug, Clone)]
 pub struct KeySet {
@@ -378,7 +404,7 @@ impl Key {
     }
 
     /// Whether a token issued at `iat` may carry this key's signature: always for the current key;
-    /// for the previous one, only up to [`PREVIOUS_KEY_ISSUES_FOR`] after the current one's
+    /// for the previous one, only up to [`KeyTiming::previous_issues_for`] after the current one's
     /// creation, give or take `leeway` seconds.
     pub fn trusted_for(&self, iat: u64, leeway: u64) -> bool {
         self.issued_until.is_none_or(|until| iat <= until + leeway)
@@ -390,27 +416,27 @@ impl Key {
 pub struct KeyRing {
     current: Key,
     previous: Option<Key>,
-    /// From when (Unix seconds) `current` signs: [`KEY_ACTIVATION_DELAY`] after its creation,
+    /// From when (Unix seconds) `current` signs: its activation delay after its creation,
     /// where the source records it; `previous` signs until then.
     current_signs_from: Option<u64>,
 }
 
 impl KeyRing {
-    /// The previous key verifies only tokens issued up to [`PREVIOUS_KEY_ISSUES_FOR`] after the
+    /// The previous key verifies only tokens issued up to [`KeyTiming::previous_issues_for`] after the
     /// current one's creation.
-    pub fn new(keys: &KeySet) -> Self {
+    pub fn new(keys: &KeySet, timing: KeyTiming) -> Self {
         let created = keys.current_created.map(unix_seconds);
         let previous = keys.previous.as_ref().map(|material| Key {
             material: material.clone(),
-            issued_until: created.map(|c| c + PREVIOUS_KEY_ISSUES_FOR.as_secs()),
+            issued_until: created.map(|c| c + timing.previous_issues_for().as_secs()),
         });
-        let current_signs_from = created.map(|c| c + KEY_ACTIVATION_DELAY.as_secs());
+        let current_signs_from = created.map(|c| c + timing.activation_delay.as_secs());
         let current = Key { material: keys.current.clone(), issued_until: None };
         Self { current, previous, current_signs_from }
     }
 
     /// The key that signs at `now`, then the other one in force: the current one signs, or the
-    /// previous one while the current is younger than [`KEY_ACTIVATION_DELAY`].
+    /// previous one while the current is younger than its activation delay.
     pub fn signer(&self, now: u64) -> (&Key, Option<&Key>) {
         match &self.previous {
             Some(previous) if self.current_signs_from.is_some_and(|from| now < from) => {
@@ -437,6 +463,8 @@ pub struct Keys {
     ring: RwLock<Arc<KeyRing>>,
     /// Where to reload keys from; `None` for fixed keys.
     source: Option<Box<dyn KeySource>>,
+    /// When keys start signing and how long the previous one is trusted.
+    timing: KeyTiming,
     /// What `source` is asked for the previous key.
     previous_verifies_for: Duration,
     pub(crate) loaded_at: Mutex<Instant>,
@@ -445,12 +473,18 @@ pub struct Keys {
 }
 
 impl Keys {
-    /// `loaded` as the keys in force, reloadable from `source` (asking it for the previous key
-    /// while it can verify a valid token: `previous_verifies_for`).
-    pub fn new(loaded: &KeySet, source: Option<Box<dyn KeySource>>, previous_verifies_for: Duration) -> Self {
+    /// `loaded` as the keys in force with `timing`, reloadable from `source` (asking it for the
+    /// previous key while it can verify a valid token: `previous_verifies_for`).
+    pub fn new(
+        loaded: &KeySet,
+        source: Option<Box<dyn KeySource>>,
+        timing: KeyTiming,
+        previous_verifies_for: Duration,
+    ) -> Self {
         Self {
-            ring: RwLock::new(Arc::new(KeyRing::new(loaded))),
+            ring: RwLock::new(Arc::new(KeyRing::new(loaded, timing))),
             source,
+            timing,
             previous_verifies_for,
             loaded_at: Mutex::new(Instant::now()),
             reload_failed: AtomicBool::new(false),
@@ -488,7 +522,8 @@ impl Keys {
         self.reload_failed.store(loaded.is_err(), Ordering::Relaxed);
         match loaded {
             Ok(keys) => {
-                *self.ring.write().unwrap_or_else(|e| e.into_inner()) = Arc::new(KeyRing::new(&keys));
+                *self.ring.write().unwrap_or_else(|e| e.into_inner()) =
+                    Arc::new(KeyRing::new(&keys, self.timing));
                 tracing::info!("signing keys reloaded");
                 Ok(true)
             }
@@ -597,16 +632,31 @@ mod tests {
         let created = SystemTime::UNIX_EPOCH + Duration::from_secs(NOW);
         let keys =
             KeySet { current: new.clone(), previous: Some(old.clone()), current_created: Some(created) };
-        let ring = KeyRing::new(&keys);
+        let timing = KeyTiming::for_outside_caches(DEFAULT_OUTSIDE_CACHE);
+        let ring = KeyRing::new(&keys, timing);
         let signer = |at: SystemTime| ring.signer(unix_seconds(at)).0.kid().to_owned();
+        let delay = timing.activation_delay;
+        assert_eq!(
+            delay,
+            Duration::from_secs(2 * 3600 + 15 * 60),
+            "two hours' caches, our reload and max-age"
+        );
         assert_eq!(signer(created), old.public().kid());
-        assert_eq!(signer(created + KEY_ACTIVATION_DELAY - Duration::from_millis(1)), old.public().kid());
-        assert_eq!(signer(created + KEY_ACTIVATION_DELAY), new.public().kid());
+        assert_eq!(signer(created + delay - Duration::from_millis(1)), old.public().kid());
+        assert_eq!(signer(created + delay), new.public().kid());
         assert!(ring.find(new.public().kid()).is_some(), "the new key verifies at once");
         let first = KeySet { previous: None, ..keys.clone() };
-        assert_eq!(KeyRing::new(&first).signer(NOW).0.kid(), new.public().kid(), "nothing else to sign with");
-        let verifier = KeyRing::new(&keys.public_only());
+        assert_eq!(
+            KeyRing::new(&first, timing).signer(NOW).0.kid(),
+            new.public().kid(),
+            "nothing else to sign with"
+        );
+        let verifier = KeyRing::new(&keys.public_only(), timing);
         assert!(verifier.keys().all(|k| k.private().is_none()), "a verifier holds public keys only");
-        assert!(KEY_ACTIVATION_DELAY > RELOAD_ON_UNKNOWN_KID_AFTER);
+        let no_outside_caches = KeyTiming::for_outside_caches(Duration::ZERO).activation_delay;
+        assert!(
+            no_outside_caches > 2 * RELOAD_ON_UNKNOWN_KID_AFTER,
+            "longer than our verifiers take to reload"
+        );
     }
 }

@@ -61,6 +61,22 @@ pub trait SecretVersions {
         version_id: &str,
         from_version_id: Option<&str>,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Stores `value` as version `version_id`, staged `AWSCURRENT` at once (the old current
+    /// becomes `AWSPREVIOUS`).
+    fn put_current(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+        value: &str,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// Takes `AWSPREVIOUS` off `version_id`.
+    fn drop_previous(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+    ) -> impl Future<Output = Result<(), BoxError>> + Send;
 }
 
 /// The two secrets a rotation keeps in step.
@@ -142,6 +158,35 @@ pub async fn rotate<S: SecretVersions>(
     }
 }
 
+/// An emergency rotation, after a leak: a new key becomes current in both secrets at once, with
+/// no `AWSPREVIOUS`, so it signs at once (nothing else can) and the old key is neither loaded nor
+/// published again; each instance of ours drops it at its next reload (within
+/// [`KEYS_MAX_AGE`](super::KEYS_MAX_AGE), or a minute after it meets a token of the new key).
+/// The public half goes first, so verifiers can load a key before anything signs with it.
+/// Returns the new key's `kid`.
+#[tracing::instrument(name = "replace signing key at once", skip_all)]
+pub async fn replace_at_once<S: SecretVersions>(
+    store: &S,
+    secrets: KeySecrets<'_>,
+    generate: Generate,
+) -> Result<String, RotationError> {
+    let pem = generate().map_err(RotationError::Generate)?;
+    let key = PrivateKey::from_pem(&pem).map_err(|_| RotationError::BadPendingKey)?;
+    let jwk = serde_json::to_string(&key.public().to_jwk()).map_err(|e| RotationError::Store(e.into()))?;
+    let version = format!("{}-{}", ulid::Ulid::new(), ulid::Ulid::new());
+    for (secret, value) in [(secrets.public, jwk.as_str()), (secrets.private, pem.as_str())] {
+        store.put_current(secret, &version, value).await.map_err(RotationError::Store)?;
+        let versions = store.version_stages(secret).await.map_err(RotationError::Store)?;
+        for (id, stages) in &versions {
+            if stages.iter().any(|s| s == PREVIOUS) {
+                store.drop_previous(secret, id).await.map_err(RotationError::Store)?;
+            }
+        }
+    }
+    tracing::warn!(kid = key.public().kid(), "signing key replaced at once; the previous key is dropped");
+    Ok(key.public().kid().to_owned())
+}
+
 /// The version staged `AWSCURRENT`, if any.
 fn current_version(versions: &HashMap<String, Vec<String>>) -> Option<&str> {
     versions.iter().find(|(_, s)| s.iter().any(|s| s == CURRENT)).map(|(v, _)| v.as_str())
@@ -161,6 +206,7 @@ mod tests {
 
     const PRIVATE: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt";
     const PUBLIC: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-public";
+    const SECRETS: KeySecrets<'static> = KeySecrets { private: PRIVATE, public: PUBLIC };
 
     /// Versions as Secrets Manager keeps them, by secret and id.
     #[derive(Default)]
@@ -194,6 +240,21 @@ mod tests {
     }
 
     impl SecretVersions for FakeVersions {
+        async fn put_current(&self, secret: &str, version_id: &str, value: &str) -> Result<(), BoxError> {
+            self.put_pending(secret, version_id, value).await?;
+            let current = current_version(&self.version_stages(secret).await?).map(str::to_owned);
+            self.promote(secret, version_id, current.as_deref()).await?;
+            let mut secrets = self.0.lock().unwrap();
+            secrets.get_mut(secret).unwrap().get_mut(version_id).unwrap().0.retain(|s| s != PENDING);
+            Ok(())
+        }
+
+        async fn drop_previous(&self, secret: &str, version_id: &str) -> Result<(), BoxError> {
+            let mut secrets = self.0.lock().unwrap();
+            secrets.get_mut(secret).unwrap().get_mut(version_id).unwrap().0.retain(|s| s != PREVIOUS);
+            Ok(())
+        }
+
         async fn version_stages(&self, secret: &str) -> Result<HashMap<String, Vec<String>>, BoxError> {
             let secrets = self.0.lock().unwrap();
             Ok(secrets[secret].iter().map(|(id, (stages, _))| (id.clone(), stages.clone())).collect())
@@ -308,6 +369,23 @@ mod tests {
         assert!(matches!(run(&store, &event("testSecret", "v2")).await, Err(RotationError::BadPendingKey)));
         store.put_pending(PRIVATE, "v2", "weak").await.unwrap();
         assert!(matches!(run(&store, &event("testSecret", "v2")).await, Err(RotationError::BadPendingKey)));
+    }
+
+    #[tokio::test]
+    async fn an_emergency_rotation_makes_a_new_key_current_in_both_secrets_and_drops_the_old_one() {
+        let store = FakeVersions::with(&[("v0", &[PREVIOUS], Some(1)), ("v1", &[CURRENT], Some(0))]);
+        let kid = replace_at_once(&store, SECRETS, generate).await.unwrap();
+        assert_eq!(kid, test_keys::private(2).public().kid());
+        for secret in [PRIVATE, PUBLIC] {
+            let versions = store.version_stages(secret).await.unwrap();
+            let staged: Vec<_> = versions.values().filter(|s| !s.is_empty()).collect();
+            assert_eq!(staged, [&vec![CURRENT.to_owned()]], "{secret}: the new key alone, no AWSPREVIOUS");
+            let current = current_version(&versions).unwrap();
+            assert_ne!(current, "v1");
+        }
+        let public =
+            store.value(PUBLIC, current_version(&store.version_stages(PUBLIC).await.unwrap()).unwrap());
+        assert_eq!(PublicKey::from_jwk(&public.unwrap()).unwrap().kid(), kid);
     }
 
     #[tokio::test]

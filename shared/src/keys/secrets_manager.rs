@@ -186,6 +186,29 @@ impl SecretVersions for SecretsManagerVersions {
         Ok(())
     }
 
+    async fn put_current(&self, secret_id: &str, version_id: &str, value: &str) -> Result<(), BoxError> {
+        self.0
+            .put_secret_value()
+            .secret_id(secret_id)
+            .client_request_token(version_id)
+            .secret_string(value)
+            .version_stages(CURRENT)
+            .send()
+            .await?;
+        Ok(())
+    }
+
+    async fn drop_previous(&self, secret_id: &str, version_id: &str) -> Result<(), BoxError> {
+        self.0
+            .update_secret_version_stage()
+            .secret_id(secret_id)
+            .version_stage(PREVIOUS)
+            .remove_from_version_id(version_id)
+            .send()
+            .await?;
+        Ok(())
+    }
+
     async fn promote(
         &self,
         secret_id: &str,

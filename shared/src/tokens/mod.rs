@@ -13,8 +13,8 @@ use ring::{rand::SystemRandom, signature::RsaKeyPair};
 use serde::{Deserialize, Serialize, de::IgnoredAny};
 
 use crate::keys::{
-    self, KEYS_MAX_AGE, KeyError, KeyMaterial, KeySet, KeySource, Keys, MAX_RSA_BITS, PrivateKey,
-    RELOAD_ON_UNKNOWN_KID_AFTER,
+    DEFAULT_OUTSIDE_CACHE, KEYS_MAX_AGE, KeyError, KeyMaterial, KeySet, KeySource, KeyTiming, Keys,
+    MAX_RSA_BITS, PrivateKey, RELOAD_ON_UNKNOWN_KID_AFTER,
 };
 
 /// Longest token accepted, in bytes; longer ones are refused before any decoding.
@@ -47,18 +47,33 @@ pub struct TokenSettings {
     pub audience: String,
     /// Access-token lifetime ([`DEFAULT_ACCESS_TTL`], within [`ACCESS_TTL_RANGE`]).
     pub access_ttl: Duration,
+    /// How long verifiers outside the stack may cache the key set (`JWKS_CACHE_SECONDS`,
+    /// [`DEFAULT_OUTSIDE_CACHE`]): a new key is published for longer before it signs.
+    pub outside_key_cache: Duration,
 }
 
 impl Default for TokenSettings {
     fn default() -> Self {
-        Self { issuer: "jwt-auth".into(), audience: "jwt-auth-api".into(), access_ttl: DEFAULT_ACCESS_TTL }
+        Self {
+            issuer: "jwt-auth".into(),
+            audience: "jwt-auth-api".into(),
+            access_ttl: DEFAULT_ACCESS_TTL,
+            outside_key_cache: DEFAULT_OUTSIDE_CACHE,
+        }
+    }
+}
+
+impl TokenSettings {
+    /// When a new key signs and how long the previous one is trusted, with these settings.
+    pub fn key_timing(&self) -> KeyTiming {
+        KeyTiming::for_outside_caches(self.outside_key_cache)
     }
 }
 
 /// How long after a rotation the previous key can still verify a valid token with these
-/// settings (see [`keys::previous_key_verifies_for`]); later it is not loaded at all.
+/// settings (see [`KeyTiming::previous_verifies_for`]); later it is neither loaded nor published.
 pub fn previous_key_verifies_for(settings: &TokenSettings) -> Duration {
-    keys::previous_key_verifies_for(settings.access_ttl, Duration::from_secs(LEEWAY_SECONDS))
+    settings.key_timing().previous_verifies_for(settings.access_ttl, Duration::from_secs(LEEWAY_SECONDS))
 }
 
 /// The claims every access token carries: RFC 9068's, then ours.
@@ -196,7 +211,7 @@ impl TokenService {
     /// holds private keys.
     pub fn with_keys(keys: &KeySet, settings: TokenSettings, source: Option<Box<dyn KeySource>>) -> Self {
         install_jwt_crypto();
-        let keys = Keys::new(keys, source, previous_key_verifies_for(&settings));
+        let keys = Keys::new(keys, source, settings.key_timing(), previous_key_verifies_for(&settings));
         Self { keys, settings, reload_after: KEYS_MAX_AGE }
     }
 

@@ -8,10 +8,7 @@ use ring::{hmac, signature::RSA_PKCS1_SHA256};
 use serde_json::json;
 
 use super::*;
-use crate::{
-    keys::{PREVIOUS_KEY_ISSUES_FOR, test_keys},
-    testing::unreachable_key_source,
-};
+use crate::{keys::test_keys, testing::unreachable_key_source};
 
 const NOW: u64 = 1_800_000_000;
 
@@ -263,7 +260,8 @@ fn after_a_rotation_tokens_of_the_previous_key_still_verify_and_older_ones_do_no
 fn after_a_rotation_the_previous_key_verifies_only_tokens_issued_while_it_could_still_sign() {
     let created = NOW - 3600;
     let rotated = keys(0, Some(1), Some(created));
-    let last_iat = created + PREVIOUS_KEY_ISSUES_FOR.as_secs() + LEEWAY_SECONDS;
+    let last_iat =
+        created + TokenSettings::default().key_timing().previous_issues_for().as_secs() + LEEWAY_SECONDS;
     // Verified at their own iat, so only the retirement rule can refuse them.
     let svc = TokenService::with_keys(&rotated, TokenSettings::default(), None);
     let signed_at = |iat| sign_raw(&header(1), &claims_json(iat), 1);
@@ -353,7 +351,10 @@ async fn a_verifier_that_loaded_before_a_rotation_holds_the_old_key_to_its_bound
     let rotated_at = NOW - 60;
     let after_rotation = keys(0, Some(1), Some(rotated_at)).public_only();
     // Minted with the old key after its bound: only a key leaked at the rotation could sign it.
-    let late = rotated_at + PREVIOUS_KEY_ISSUES_FOR.as_secs() + LEEWAY_SECONDS + 1;
+    let late = rotated_at
+        + TokenSettings::default().key_timing().previous_issues_for().as_secs()
+        + LEEWAY_SECONDS
+        + 1;
     let leaked = issue(&TokenService::new(&key(1), TokenSettings::default()), late);
     let source = || {
         let keys = std::sync::Mutex::new(Some(after_rotation.clone()));

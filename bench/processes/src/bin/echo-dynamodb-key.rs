@@ -1,5 +1,5 @@
 //! The fourth floor of measure 3: the SDK floor (`echo-dynamodb`) plus the cheapest read of a
-//! signing key at init the SDK allows, before any code of ours: one `GetItem` through the
+//! key at init the SDK allows, before any code of ours: one `GetItem` through the
 //! DynamoDB client every function already has, as a key kept in a DynamoDB table would be read.
 //! Beside the third floor (`echo-secrets-manager`) it shows what of the key read is the second
 //! client and what is the first request of any.

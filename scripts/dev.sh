@@ -40,6 +40,8 @@ if [ -s "$LOCAL/jwt-previous-private-key.pem" ]; then
   JWT_PREVIOUS_PRIVATE_KEY="$(cat "$LOCAL/jwt-previous-private-key.pem")"
   export JWT_PREVIOUS_PRIVATE_KEY
 fi
+# The issuer is the API's own URL, as it should be deployed: discovery is then served under it.
+export JWT_ISSUER="${JWT_ISSUER:-http://127.0.0.1:$API_PORT}"
 export USERS_TABLE="${USERS_TABLE:-jwt-auth-users}" WORK_ITEMS_TABLE="${WORK_ITEMS_TABLE:-jwt-auth-work-items}"
 export LOGIN_ATTEMPTS_TABLE="${LOGIN_ATTEMPTS_TABLE:-jwt-auth-login-attempts}"
 export REFRESH_TOKENS_TABLE="${REFRESH_TOKENS_TABLE:-jwt-auth-refresh-tokens}"

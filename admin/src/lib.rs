@@ -422,7 +422,11 @@ pub async fn run(target: &Target, command: &Command) -> Result<Report, AdminErro
             let secrets = KeySecrets { private: &stack.private, public: &stack.public };
             let versions = SecretsManagerVersions(stack.client.clone());
             let kid = replace_at_once(&versions, secrets, keys::generate).await.map_err(|e| {
-                AdminError::Stack(format!("replacing the key: {}", auth_core::error_chain(&e)))
+                AdminError::Stack(format!(
+                    "replacing the key failed, perhaps half-way (the public key may be new and the private one \
+                     not): run replace-key again until it succeeds: {}",
+                    auth_core::error_chain(&e)
+                ))
             })?;
             record(target, "replace-key", "detail", &format!("new key {kid}")).await?;
             let text = format!(

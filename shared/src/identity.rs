@@ -58,7 +58,7 @@ impl From<Claims> for Identity {
         Self {
             user_id: claims.sub,
             username: claims.username,
-            session_id: claims.sid,
+            session_id: Some(claims.sid),
             token_version: Some(claims.ver),
             expires_at: claims.exp,
             scope: claims.scope,
@@ -155,7 +155,7 @@ impl<U: FindAccount, S: FindSession> Authenticator<U, S> {
     pub async fn verify(&self, token: &str, now: u64) -> Result<Identity, Rejection> {
         let claims = self.tokens.verify_following_rotation(token, now).await?;
         let account_known = self.live.vouches_for_account(&claims);
-        let session = claims.sid.as_deref().filter(|sid| !self.live.vouches_for_session(sid));
+        let session = Some(claims.sid.as_str()).filter(|sid| !self.live.vouches_for_session(sid));
         if account_known && session.is_none() {
             return Ok(Identity::from(claims));
         }

@@ -260,12 +260,16 @@ impl Authorizer {
 pub struct RotateKey {
     pub versions: SecretsManagerVersions,
     pub public_keys_arn: String,
+    /// The youngest current key a rotation replaces: until then its predecessor may still verify
+    /// a valid token, or it may not sign yet (`JWKS_CACHE_SECONDS`, `ACCESS_TOKEN_TTL_SECONDS`).
+    pub min_current_age: std::time::Duration,
 }
 
 impl RotateKey {
     pub fn build(config: &Config) -> Result<Self, ConfigError> {
         let versions = SecretsManagerVersions(secrets_manager(&aws(config)));
-        Ok(Self { versions, public_keys_arn: config.public_keys_arn()? })
+        let min_current_age = previous_key_verifies_for(&config.tokens()?);
+        Ok(Self { versions, public_keys_arn: config.public_keys_arn()?, min_current_age })
     }
 }
 

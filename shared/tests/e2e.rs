@@ -581,7 +581,7 @@ async fn a_scope_is_required_by_the_route_that_needs_it_even_right_after_the_tok
     );
     let mut event = support::sample_event("reports");
     event["headers"]["authorization"] = json!(bearer);
-    event["requestContext"]["authorizer"]["lambda"] = decision["context"].clone();
+    event["requestContext"]["authorizer"] = json!({"lambda": decision["context"]});
     let (status, reused) = api.invoke("example-reports", &event).await;
     assert_eq!(status, StatusCode::OK, "{reused}");
     assert_eq!(reused["statusCode"], 403, "the cached allow carries no scope: {reused}");

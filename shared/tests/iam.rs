@@ -213,6 +213,33 @@ fn only_the_functions_that_sign_or_rotate_can_read_the_private_key_and_verifiers
         verifiers,
         "each reads the public keys it is granted"
     );
+
+    // Whoever could write either secret could make a key of their own sign or verify.
+    for policy in ["JwtPrivateKeyPolicy", "JwtPublicKeysPolicy"] {
+        let statements =
+            template["Resources"][policy]["Properties"]["ResourcePolicy"]["Statement"].as_sequence().unwrap();
+        let deny =
+            statements.iter().find(|s| s["Sid"].as_str() == Some("OnlyRotationChangesTheKeys")).unwrap();
+        assert_eq!(
+            (deny["Effect"].as_str(), deny["Principal"].as_str()),
+            (Some("Deny"), Some("*")),
+            "{policy}"
+        );
+        let actions: Vec<&str> = one_or_many(&deny["Action"]).into_iter().filter_map(Value::as_str).collect();
+        for action in [
+            "secretsmanager:PutSecretValue",
+            "secretsmanager:UpdateSecret",
+            "secretsmanager:UpdateSecretVersionStage",
+        ] {
+            assert!(actions.contains(&action), "{policy} must deny {action} to all but rotation");
+        }
+        let except = serde_norway::to_string(&deny["Condition"]["ArnNotEquals"]["aws:PrincipalArn"]).unwrap();
+        assert!(
+            except.contains("RotateKeyFunctionRole.Arn") && except.contains("KeyAdministratorArns"),
+            "{policy}: {except}"
+        );
+        assert!(!except.contains("Authorizer"), "{policy}");
+    }
 }
 
 fn template_ref(target: &str) -> Value {

@@ -82,7 +82,7 @@ impl Stack {
         let versions = SecretsManagerVersions(self.client.clone());
         let secrets = KeySecrets { private: &self.private, public: &self.public };
         for step in ["createSecret", "createSecret", "setSecret", "testSecret", "finishSecret"] {
-            rotate(&versions, secrets, &token, step, generate).await.unwrap();
+            rotate(&versions, secrets, &token, step, generate, std::time::Duration::ZERO).await.unwrap();
         }
     }
 

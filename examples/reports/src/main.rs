@@ -61,6 +61,20 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn deployed_it_reads_the_caller_from_the_built_in_jwt_authorizers_claims() {
+        let event = include_str!("../../../events/reports.json");
+        let request = lambda_http::request::from_str(event).unwrap();
+        let callers: auth_core::wiring::Caller = auth_core::api::Callers::Authorizer;
+        let response = reports(&callers, request).await.unwrap();
+        assert_eq!(response.status(), 200, "{:?}", response.body());
+        let body: serde_json::Value = serde_json::from_slice(response.body().as_ref()).unwrap();
+        assert_eq!(
+            (body["result"]["for"].as_str(), body["result"]["scope"].as_str()),
+            (Some("joe"), Some("reports:read"))
+        );
+    }
+
+    #[tokio::test]
     async fn only_a_caller_granted_the_scope_gets_the_report() {
         assert_eq!(status("admin reports:read").await, (200, None));
         let refused = Some(r#"Bearer error="insufficient_scope", scope="reports:read""#.to_owned());

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::{
     error::{ApiError, respond},
     http,
-    keys::{ALGORITHM, KEYS_MAX_AGE},
+    keys::{ALGORITHM, KEYS_MAX_AGE, PUBLISHED_MAX_AGE},
     tokens::{CLIENT_ID, TOKEN_TYPE, TokenService},
 };
 
@@ -19,10 +19,6 @@ use crate::{
 pub const DISCOVERY_PATH: &str = "/.well-known/openid-configuration";
 /// The path of the key set, under the issuer.
 pub const JWKS_PATH: &str = "/.well-known/jwks.json";
-/// How long a client or CDN may keep either document, in seconds. Much shorter than the time a
-/// new key is published before it signs ([`crate::keys::KEY_ACTIVATION_DELAY`]), so a cache
-/// never hides a key that signs.
-pub const MAX_AGE_SECONDS: u64 = 300;
 
 /// What the `well-known` function serves: the issuer (`JWT_ISSUER`; deployed, the API's base
 /// URL) and the public keys in force, reloaded as every verifier reloads them.
@@ -60,18 +56,16 @@ impl Discovery {
         json!({ "keys": ring.keys().map(|key| key.public().to_jwk()).collect::<Vec<_>>() })
     }
 
-    /// The OpenID Provider Metadata (and RFC 8414) fields a JWT verifier reads.
+    /// The OpenID Provider Metadata fields a JWT verifier reads (`issuer`, `jwks_uri`, the
+    /// signing algorithm), and nothing this service does not do: it has no OAuth authorization
+    /// or RFC 6749 token endpoint, and issues no ID tokens.
     pub fn document(&self) -> Value {
         let issuer = &self.tokens.settings().issuer;
         let base = issuer.trim_end_matches('/');
         json!({
             "issuer": issuer,
             "jwks_uri": format!("{base}{JWKS_PATH}"),
-            "token_endpoint": format!("{base}/auth"),
-            "grant_types_supported": ["password", "refresh_token"],
-            "response_types_supported": ["token"],
             "subject_types_supported": ["public"],
-            "token_endpoint_auth_methods_supported": ["none"],
             "id_token_signing_alg_values_supported": [ALGORITHM],
             "access_token_signing_alg_values_supported": [ALGORITHM],
             "access_token_type": TOKEN_TYPE,
@@ -82,10 +76,12 @@ impl Discovery {
     }
 }
 
-/// A JSON response any cache may keep for [`MAX_AGE_SECONDS`].
+/// A JSON response any cache may keep for [`PUBLISHED_MAX_AGE`], which the time a new key is
+/// published before it signs allows for ([`crate::keys::KeyTiming`]).
 fn cacheable(value: &Value) -> Response<Body> {
     let mut response = http::json_response(StatusCode::OK, value);
-    let cache = HeaderValue::from_str(&format!("public, max-age={MAX_AGE_SECONDS}")).expect("a valid header");
+    let max_age = PUBLISHED_MAX_AGE.as_secs();
+    let cache = HeaderValue::from_str(&format!("public, max-age={max_age}")).expect("a valid header");
     response.headers_mut().insert(header::CACHE_CONTROL, cache);
     response
 }

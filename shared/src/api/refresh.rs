@@ -36,8 +36,7 @@ impl Issuer {
         Self { tokens, refresh, audit: Audit::new(&server), server }
     }
 
-    /// Derives refresh-token children with the server secret (and finds those the signing keys
-    /// derived before it existed).
+    /// Derives refresh-token children with the server secret.
     fn children(&self) -> ChildDeriver {
         ChildDeriver::new(&self.server)
     }

@@ -1,5 +1,7 @@
 //! The `rotate-key` function's handler: one step of a Secrets Manager rotation.
 
+use std::time::Duration;
+
 use aws_lambda_events::secretsmanager::SecretsManagerSecretRotationEvent;
 use lambda_runtime::{Diagnostic, LambdaEvent};
 
@@ -8,18 +10,21 @@ use crate::{
     keys::rotation::{Generate, KeySecrets, RotationError, SecretVersions, rotate},
 };
 
-/// Runs the step the event asks for on the private-key secret it names and on `public_keys`.
-/// A failure reaches Secrets Manager, which retries the step and records it: a type per cause
-/// and the whole error chain (which names no key), also logged.
+/// Runs the step the event asks for on the private-key secret it names and on `public_keys`,
+/// replacing no current key younger than `min_current_age`. A failure reaches Secrets Manager,
+/// which retries the step and records it: a type per cause and the whole error chain (which
+/// names no key), also logged.
 pub async fn rotate_key<S: SecretVersions>(
     versions: &S,
     public_keys: &str,
     generate: Generate,
+    min_current_age: Duration,
     event: LambdaEvent<SecretsManagerSecretRotationEvent>,
 ) -> Result<(), Diagnostic> {
     let event = event.payload;
     let secrets = KeySecrets { private: &event.secret_id, public: public_keys };
-    rotate(versions, secrets, &event.client_request_token, &event.step, generate).await.map_err(diagnostic)
+    let (token, step) = (&event.client_request_token, &event.step);
+    rotate(versions, secrets, token, step, generate, min_current_age).await.map_err(diagnostic)
 }
 
 fn diagnostic(error: RotationError) -> Diagnostic {
@@ -30,6 +35,8 @@ fn diagnostic(error: RotationError) -> Diagnostic {
         RotationError::NotPending(_) => "NotPending",
         RotationError::BadPendingKey => "BadPendingKey",
         RotationError::Generate(_) => "KeyGenerationFailed",
+        RotationError::TooSoon(_) => "CurrentKeyTooYoung",
+        RotationError::StalePending => "PendingKeyTooOld",
         RotationError::Store(_) => "SecretsManagerFailed",
     };
     Diagnostic { error_type: error_type.into(), error_message }

@@ -689,7 +689,7 @@ async fn work_status(store: &FakeStore, access_token: &Value) -> u16 {
 
 /// The `sid` of an access token.
 fn sid_of(access_token: &Value) -> String {
-    tokens().verify(access_token.as_str().unwrap(), unix_now()).unwrap().sid.unwrap()
+    tokens().verify(access_token.as_str().unwrap(), unix_now()).unwrap().sid
 }
 
 async fn list_sessions_with(store: &FakeStore, access_token: &Value) -> (u16, Value) {
@@ -789,7 +789,7 @@ async fn a_session_ends_at_its_absolute_end_however_often_it_refreshes() {
     assert_eq!(work_status(&store, &rotated["access_token"]).await, 401, "and so are its access tokens");
 }
 
-/// An access token signed with our key as issued before access tokens named their session.
+/// An access token signed with our key, but naming no session.
 fn token_without_sid(user_id: &str, username: &str) -> Value {
     let now = unix_now();
     let claims = json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": user_id, "client_id": "jwt-auth",
@@ -804,17 +804,14 @@ fn token_without_sid(user_id: &str, username: &str) -> Value {
 }
 
 #[tokio::test]
-async fn tokens_issued_before_sessions_had_ids_stay_valid_until_they_expire() {
+async fn a_token_of_our_key_that_names_no_session_is_refused() {
     let store = FakeStore::default();
     session(&store).await;
     let user_id = store.users.lock().unwrap()[0].user_id.clone();
-    let legacy = token_without_sid(&user_id, "joe");
-    assert_eq!(work_status(&store, &legacy).await, 200);
-    let (status, listed) = list_sessions_with(&store, &legacy).await;
-    assert_eq!((status, listed["result"].as_array().unwrap().len()), (200, 1), "{listed}");
-    assert_eq!(listed["result"][0]["current"], false, "no session is known to be the caller's");
-    let (status, body) = end_sessions_with(&store, &legacy, None).await;
-    assert_eq!(status, 400, "which sessions are 'the others' is unknown: {}", String::from_utf8_lossy(&body));
+    let sessionless = token_without_sid(&user_id, "joe");
+    assert_eq!(work_status(&store, &sessionless).await, 401, "a token no session can end is no token");
+    let (status, _) = list_sessions_with(&store, &sessionless).await;
+    assert_eq!(status, 401);
 }
 
 #[tokio::test]

@@ -1,5 +1,6 @@
-//! Key material: the signing secrets, the ring of keys in force, when a new key starts signing
-//! and when the old one stops verifying, and reloading them after a rotation.
+//! Key material: the RSA signing keys (private where a function signs, public where it only
+//! verifies), the server secret, the ring of keys in force, when a new key starts signing and
+//! when the old one stops verifying, and reloading them after a rotation.
 //!
 //! Where keys come from is a [`KeySource`]; [`secrets_manager`] is the deployed one, and
 //! [`rotation`] makes new keys there.
@@ -50,6 +51,9 @@ pub const KEYS_MAX_AGE: Duration = Duration::from_secs(600);
 /// How long a client may cache our published key set (`Cache-Control` of
 /// `/.well-known/jwks.json`).
 pub const PUBLISHED_MAX_AGE: Duration = Duration::from_secs(300);
+/// The longest a rotation may take from making a key (`createSecret`) to promoting it
+/// (`finishSecret`); an older pending key is never promoted.
+pub const MAX_PENDING_AGE: Duration = Duration::from_secs(300);
 /// The longest an operator may say verifiers outside the stack cache the key set: a day.
 pub const OUTSIDE_CACHE_RANGE: std::ops::RangeInclusive<u64> = 0..=86_400;
 /// How long verifiers outside the stack cache the key set unless configured
@@ -66,11 +70,11 @@ pub struct KeyTiming {
 impl KeyTiming {
     /// Publishes a new key for longer than any verifier's cache of the key set can hide it:
     /// `outside_cache` (what the operator declares for verifiers outside the stack), plus the
-    /// time our key-set function may take to load it and clients may keep our answer. That is
-    /// also longer than a verifier of ours waits to reload on an unknown `kid`, so none meets a
-    /// token signed with a key it cannot load yet.
+    /// longest a rotation takes to promote the key it made, our key-set function to load it, and
+    /// clients to keep our answer. That is also longer than a verifier of ours waits to reload on
+    /// an unknown `kid`, so none meets a token signed with a key it cannot load yet.
     pub fn for_outside_caches(outside_cache: Duration) -> Self {
-        Self { activation_delay: outside_cache + KEYS_MAX_AGE + PUBLISHED_MAX_AGE }
+        Self { activation_delay: outside_cache + MAX_PENDING_AGE + KEYS_MAX_AGE + PUBLISHED_MAX_AGE }
     }
 
     /// After a rotation, the previous key verifies only tokens issued within this time of the
@@ -148,12 +152,14 @@ impl PublicKey {
     fn from_components(n: &[u8], e: &[u8]) -> Result<Self, KeyError> {
         let n = strip_zeros(n);
         let e = strip_zeros(e);
-        let bits = n.len() * 8 - n.first().map_or(8, |b| b.leading_zeros() as usize);
+        let bits = n.first().map_or(0, |first| n.len() * 8 - first.leading_zeros() as usize);
         if !(MIN_RSA_BITS..=MAX_RSA_BITS).contains(&bits) {
             return Err(KeyError::Invalid("the RSA modulus must be 2048 to 4096 bits"));
         }
-        if e.is_empty() || e.len() > 4 || e.last().is_some_and(|b| b & 1 == 0) {
-            return Err(KeyError::Invalid("the RSA exponent must be small and odd"));
+        let exponent =
+            (e.len() <= 4).then(|| e.iter().fold(0u64, |value, byte| value << 8 | u64::from(*byte)));
+        if !exponent.is_some_and(|e| e >= 3 && e % 2 == 1) {
+            return Err(KeyError::Invalid("the RSA exponent must be odd, at least 3 and at most 32 bits"));
         }
         let thumbprint = format!(r#"{{"e":"{}","kty":"RSA","n":"{}"}}"#, b64(e), b64(n));
         let kid = b64(digest::digest(&digest::SHA256, thumbprint.as_bytes()).as_ref());
@@ -589,9 +595,19 @@ mod tests {
         let garbled = test_keys::PEM[0].replace("MII", "MIJ");
         assert!(matches!(PrivateKey::from_pem(&garbled), Err(KeyError::Invalid(_))));
         let jwk = test_keys::private(0).public().to_jwk();
-        let short = Jwk { n: b64(&URL_SAFE_NO_PAD.decode(&jwk.n).unwrap()[..128]), kid: None, ..jwk };
+        let short = Jwk {
+            n: b64(&URL_SAFE_NO_PAD.decode(&jwk.n).unwrap()[..128]),
+            kid: None,
+            ..test_keys::private(0).public().to_jwk()
+        };
         let short = serde_json::to_string(&short).unwrap();
         assert!(matches!(PublicKey::from_jwk(&short), Err(KeyError::Invalid(_))), "1024 bits");
+        for (n, e) in
+            [("", jwk.e.as_str()), ("AAAA", jwk.e.as_str()), (jwk.n.as_str(), "AQ"), (jwk.n.as_str(), "AAE")]
+        {
+            let odd = serde_json::json!({"kty": "RSA", "n": n, "e": e}).to_string();
+            assert!(matches!(PublicKey::from_jwk(&odd), Err(KeyError::Invalid(_))), "n {n:.8}, e {e}");
+        }
     }
 
     #[test]
@@ -638,8 +654,8 @@ mod tests {
         let delay = timing.activation_delay;
         assert_eq!(
             delay,
-            Duration::from_secs(2 * 3600 + 15 * 60),
-            "two hours' caches, our reload and max-age"
+            Duration::from_secs(2 * 3600 + 20 * 60),
+            "two hours' caches, the promotion, our reload and max-age"
         );
         assert_eq!(signer(created), old.public().kid());
         assert_eq!(signer(created + delay - Duration::from_millis(1)), old.public().kid());

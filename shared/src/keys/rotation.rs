@@ -3,9 +3,13 @@
 //! its public half under the same version id, which verifiers read. After `finishSecret` the new
 //! key is `AWSCURRENT` in both and the old one `AWSPREVIOUS`, which verifiers keep accepting.
 
-use std::{collections::HashMap, future::Future};
+use std::{
+    collections::HashMap,
+    future::Future,
+    time::{Duration, SystemTime},
+};
 
-use super::{PrivateKey, PublicKey};
+use super::{MAX_PENDING_AGE, PrivateKey, PublicKey};
 use crate::BoxError;
 
 /// The stage of the key that signs.
@@ -26,6 +30,14 @@ pub enum RotationError {
     BadPendingKey,
     #[error("could not generate a key")]
     Generate(#[source] BoxError),
+    /// The current key is younger than a rotation may replace: its predecessor's tokens may still
+    /// be valid, or it may not sign yet. Rotate again later, or `replace-key` after a leak.
+    #[error("the current key is too young to replace; retry in {0} s")]
+    TooSoon(u64),
+    /// The pending key was made too long ago to be promoted now: it would sign before verifiers
+    /// outside the stack could have it. Start a new rotation.
+    #[error("the pending key is older than {} s; rotate again", MAX_PENDING_AGE.as_secs())]
+    StalePending,
     #[error("Secrets Manager call failed")]
     Store(#[source] BoxError),
 }
@@ -77,6 +89,13 @@ pub trait SecretVersions {
         secret_id: &str,
         version_id: &str,
     ) -> impl Future<Output = Result<(), BoxError>> + Send;
+
+    /// When version `version_id` was created, if it exists.
+    fn created(
+        &self,
+        secret_id: &str,
+        version_id: &str,
+    ) -> impl Future<Output = Result<Option<SystemTime>, BoxError>> + Send;
 }
 
 /// The two secrets a rotation keeps in step.
@@ -92,7 +111,8 @@ pub struct KeySecrets<'a> {
 pub type Generate = fn() -> Result<String, BoxError>;
 
 /// Runs `step` of rotating `secrets` to version `token`. Every step is idempotent: Secrets
-/// Manager may call it again.
+/// Manager may call it again. A current key younger than `min_current_age` is not replaced
+/// (see [`RotationError::TooSoon`]); a new stack's placeholder always is.
 #[tracing::instrument(name = "rotate signing key", skip(store, secrets, token, generate))]
 pub async fn rotate<S: SecretVersions>(
     store: &S,
@@ -100,6 +120,7 @@ pub async fn rotate<S: SecretVersions>(
     token: &str,
     step: &str,
     generate: Generate,
+    min_current_age: Duration,
 ) -> Result<(), RotationError> {
     let store_error = RotationError::Store;
     let versions = store.version_stages(secrets.private).await.map_err(store_error)?;
@@ -113,6 +134,9 @@ pub async fn rotate<S: SecretVersions>(
         "createSecret" => {
             if stages.is_some() && !pending {
                 return Err(RotationError::NotPending(token.to_owned()));
+            }
+            if !pending {
+                too_soon(store, secrets.private, &versions, min_current_age).await?;
             }
             let private = match store.value(secrets.private, token, PENDING).await.map_err(store_error)? {
                 Some(pem) => pem,
@@ -145,6 +169,10 @@ pub async fn rotate<S: SecretVersions>(
             }
         }
         "finishSecret" => {
+            let made = store.created(secrets.private, token).await.map_err(store_error)?;
+            if made.is_some_and(|made| made.elapsed().unwrap_or_default() > MAX_PENDING_AGE) {
+                return Err(RotationError::StalePending);
+            }
             // The public half first: no signer uses a key whose public half is not current.
             let public = store.version_stages(secrets.public).await.map_err(store_error)?;
             if !public.get(token).is_some_and(|s| s.iter().any(|s| s == CURRENT)) {
@@ -187,6 +215,27 @@ pub async fn replace_at_once<S: SecretVersions>(
     Ok(key.public().kid().to_owned())
 }
 
+/// Refuses to replace a current key younger than `min_age`; a current value that is no key (a
+/// new stack's placeholder) may always be replaced.
+async fn too_soon<S: SecretVersions>(
+    store: &S,
+    secret: &str,
+    versions: &HashMap<String, Vec<String>>,
+    min_age: Duration,
+) -> Result<(), RotationError> {
+    let Some(current) = current_version(versions) else { return Ok(()) };
+    let value = store.value(secret, current, CURRENT).await.map_err(RotationError::Store)?;
+    if value.is_none_or(|pem| PrivateKey::from_pem(&pem).is_err()) {
+        return Ok(());
+    }
+    let created = store.created(secret, current).await.map_err(RotationError::Store)?;
+    let age = created.map_or(Duration::MAX, |c| c.elapsed().unwrap_or_default());
+    match min_age.checked_sub(age) {
+        Some(wait) if !wait.is_zero() => Err(RotationError::TooSoon(wait.as_secs().max(1))),
+        _ => Ok(()),
+    }
+}
+
 /// The version staged `AWSCURRENT`, if any.
 fn current_version(versions: &HashMap<String, Vec<String>>) -> Option<&str> {
     versions.iter().find(|(_, s)| s.iter().any(|s| s == CURRENT)).map(|(v, _)| v.as_str())
@@ -204,13 +253,16 @@ mod tests {
     /// A version's stages and value.
     type Version = (Vec<String>, Option<String>);
 
+    /// How old every fake version is, unless a test says otherwise: past any bound.
+    const LONG_AGO: Duration = Duration::from_secs(400 * 86_400);
+
     const PRIVATE: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt";
     const PUBLIC: &str = "arn:aws:secretsmanager:us-east-1:123456789012:secret:jwt-public";
     const SECRETS: KeySecrets<'static> = KeySecrets { private: PRIVATE, public: PUBLIC };
 
-    /// Versions as Secrets Manager keeps them, by secret and id.
+    /// Versions as Secrets Manager keeps them, by secret and id, and when some were made.
     #[derive(Default)]
-    struct FakeVersions(Mutex<HashMap<String, HashMap<String, Version>>>);
+    struct FakeVersions(Mutex<HashMap<String, HashMap<String, Version>>>, Mutex<HashMap<String, SystemTime>>);
 
     impl FakeVersions {
         /// Both secrets with the same versions: a private key and its public half each.
@@ -227,7 +279,10 @@ mod tests {
                     })
                     .collect()
             };
-            Self(Mutex::new(HashMap::from([(PRIVATE.into(), secret(false)), (PUBLIC.into(), secret(true))])))
+            Self(
+                Mutex::new(HashMap::from([(PRIVATE.into(), secret(false)), (PUBLIC.into(), secret(true))])),
+                Mutex::default(),
+            )
         }
 
         fn stages(&self, secret: &str, id: &str) -> Vec<String> {
@@ -247,6 +302,10 @@ mod tests {
             let mut secrets = self.0.lock().unwrap();
             secrets.get_mut(secret).unwrap().get_mut(version_id).unwrap().0.retain(|s| s != PENDING);
             Ok(())
+        }
+
+        async fn created(&self, _: &str, version_id: &str) -> Result<Option<SystemTime>, BoxError> {
+            Ok(Some(self.1.lock().unwrap().get(version_id).copied().unwrap_or(SystemTime::now() - LONG_AGO)))
         }
 
         async fn drop_previous(&self, secret: &str, version_id: &str) -> Result<(), BoxError> {
@@ -278,6 +337,7 @@ mod tests {
             let entry = secrets.get_mut(secret).unwrap().entry(version_id.to_owned()).or_default();
             entry.0 = vec![PENDING.into()];
             entry.1 = Some(value.to_owned());
+            self.1.lock().unwrap().entry(version_id.to_owned()).or_insert_with(SystemTime::now);
             Ok(())
         }
 
@@ -308,8 +368,11 @@ mod tests {
         event: &SecretsManagerSecretRotationEvent,
     ) -> Result<(), RotationError> {
         let secrets = KeySecrets { private: &event.secret_id, public: PUBLIC };
-        rotate(store, secrets, &event.client_request_token, &event.step, generate).await
+        rotate(store, secrets, &event.client_request_token, &event.step, generate, MIN_AGE).await
     }
+
+    /// The youngest current key the tests' rotations replace.
+    const MIN_AGE: Duration = Duration::from_secs(3 * 3600);
 
     fn event(step: &str, token: &str) -> SecretsManagerSecretRotationEvent {
         let mut event = SecretsManagerSecretRotationEvent::default();
@@ -386,6 +449,38 @@ mod tests {
         let public =
             store.value(PUBLIC, current_version(&store.version_stages(PUBLIC).await.unwrap()).unwrap());
         assert_eq!(PublicKey::from_jwk(&public.unwrap()).unwrap().kid(), kid);
+    }
+
+    #[tokio::test]
+    async fn a_current_key_too_young_to_replace_is_kept_but_a_new_stacks_placeholder_is_not() {
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0))]);
+        store.1.lock().unwrap().insert("v1".into(), SystemTime::now() - Duration::from_secs(3600));
+        let refused = run(&store, &event("createSecret", "v2")).await;
+        assert!(
+            matches!(refused, Err(RotationError::TooSoon(wait)) if (7190..=7200).contains(&wait)),
+            "{refused:?}"
+        );
+        assert!(store.value(PRIVATE, "v2").is_none(), "nothing was written");
+
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0))]);
+        store.0.lock().unwrap().get_mut(PRIVATE).unwrap().get_mut("v1").unwrap().1 =
+            Some("placeholder".into());
+        store.1.lock().unwrap().insert("v1".into(), SystemTime::now());
+        run(&store, &event("createSecret", "v2")).await.unwrap();
+        assert_eq!(store.stages(PRIVATE, "v2"), [PENDING], "the first key is made at once");
+    }
+
+    #[tokio::test]
+    async fn a_pending_key_made_too_long_ago_is_never_promoted() {
+        let store = FakeVersions::with(&[("v1", &[CURRENT], Some(0)), ("v2", &[PENDING], Some(1))]);
+        store
+            .1
+            .lock()
+            .unwrap()
+            .insert("v2".into(), SystemTime::now() - MAX_PENDING_AGE - Duration::from_secs(1));
+        assert!(matches!(run(&store, &event("finishSecret", "v2")).await, Err(RotationError::StalePending)));
+        assert_eq!(store.stages(PUBLIC, "v1"), [CURRENT], "neither secret changed");
+        assert_eq!(store.stages(PRIVATE, "v1"), [CURRENT]);
     }
 
     #[tokio::test]

@@ -73,7 +73,15 @@ impl SecretsManagerKeys {
             true => secret_version(&self.client, &self.arn, PREVIOUS).await?.map(|(value, _)| value),
             false => None,
         };
-        let previous = previous.and_then(|value| self.half.parse(&String::from_utf8_lossy(&value)).ok());
+        let previous = previous.and_then(|value| match self.half.parse(&String::from_utf8_lossy(&value)) {
+            Ok(key) => Some(key),
+            // A new stack's placeholder is letters and digits; anything else is worth a look.
+            Err(_) if value.iter().all(u8::is_ascii_alphanumeric) => None,
+            Err(error) => {
+                tracing::warn!(%error, "the previous key is unusable and is ignored");
+                None
+            }
+        });
         Ok(KeySet { current, previous, current_created })
     }
 
@@ -196,6 +204,15 @@ impl SecretVersions for SecretsManagerVersions {
             .send()
             .await?;
         Ok(())
+    }
+
+    async fn created(&self, secret_id: &str, version_id: &str) -> Result<Option<SystemTime>, BoxError> {
+        let result = self.0.get_secret_value().secret_id(secret_id).version_id(version_id).send().await;
+        match result {
+            Ok(output) => Ok(output.created_date().and_then(|d| SystemTime::try_from(*d).ok())),
+            Err(e) if e.as_service_error().is_some_and(|s| s.is_resource_not_found_exception()) => Ok(None),
+            Err(e) => Err(e.into()),
+        }
     }
 
     async fn drop_previous(&self, secret_id: &str, version_id: &str) -> Result<(), BoxError> {

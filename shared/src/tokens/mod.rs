@@ -92,9 +92,7 @@ pub struct Claims {
     /// The user's token version at issue; "log out everywhere" bumps it, revoking this token.
     pub ver: u64,
     /// The session (refresh-token family) the token belongs to: when it ends, so does the token.
-    /// Absent only from tokens issued before access tokens named their session.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub sid: Option<String>,
+    pub sid: String,
     pub iat: u64,
     pub nbf: u64,
     pub exp: u64,
@@ -115,8 +113,11 @@ pub struct AccessToken {
 pub enum TokenError {
     #[error("token is longer than {MAX_TOKEN_BYTES} bytes")]
     TooLong,
-    #[error("token names no key, or a key that is not ours")]
+    #[error("token names a key that is not ours")]
     UnknownKey,
+    /// No `kid`: refused at once, without the reload an unknown `kid` may cause.
+    #[error("token names no key")]
+    NoKeyId,
     #[error("token header carries a forbidden or unknown parameter: {0}")]
     ForbiddenHeader(&'static str),
     #[error("token has expired")]
@@ -257,7 +258,7 @@ impl TokenService {
             scope: scope.to_owned(),
             username: username.to_owned(),
             ver: version,
-            sid: Some(session_id.to_owned()),
+            sid: session_id.to_owned(),
             iat: now,
             nbf: now,
             exp: now + ttl,
@@ -313,7 +314,8 @@ impl TokenService {
             serde_json::from_slice(&header_json[..header_len]).map_err(|_| TokenError::Malformed)?;
         header.check()?;
         let ring = self.keys.ring();
-        let key = header.kid.and_then(|kid| ring.find(&kid)).ok_or(TokenError::UnknownKey)?;
+        let kid = header.kid.ok_or(TokenError::NoKeyId)?;
+        let key = ring.find(&kid).ok_or(TokenError::UnknownKey)?;
         // Decoded on the stack: the token's length is bounded, and this runs on every request.
         let mut tag = [0u8; MAX_SIGNATURE_BYTES];
         let tag_len = URL_SAFE_NO_PAD.decode_slice(signature, &mut tag).map_err(|_| TokenError::Malformed)?;
@@ -346,7 +348,7 @@ impl TokenService {
         if claims.sub.is_empty()
             || claims.username.is_empty()
             || claims.jti.is_empty()
-            || claims.sid.as_deref().is_some_and(str::is_empty)
+            || claims.sid.is_empty()
         {
             return Err(TokenError::BadClaims("empty subject, username, session or token id"));
         }

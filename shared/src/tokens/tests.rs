@@ -54,7 +54,7 @@ fn the_jwt_provider_signs_rs256_only_and_verifies_nothing() {
 
 fn claims_json(now: u64) -> serde_json::Value {
     json!({"iss": "jwt-auth", "aud": "jwt-auth-api", "sub": "01J0USER", "client_id": "jwt-auth",
-           "username": "joe", "ver": 0, "iat": now, "nbf": now, "exp": now + 900, "jti": "01J0TOKEN"})
+           "username": "joe", "sid": "01JSESSION", "ver": 0, "iat": now, "nbf": now, "exp": now + 900, "jti": "01J0TOKEN"})
 }
 
 /// The header we issue, with test key `i`'s id.
@@ -171,6 +171,8 @@ fn each_required_claim_must_be_present_and_right() {
         ("aud", None),
         ("sub", None),
         ("client_id", None),
+        ("sid", None),
+        ("sid", Some(json!(""))),
         ("username", None),
         ("iat", None),
         ("jti", None),
@@ -235,7 +237,7 @@ fn issued_tokens_name_their_key_and_a_missing_or_foreign_kid_is_rejected() {
     assert_eq!(jsonwebtoken::decode_header(&token).unwrap().kid.as_deref(), Some(key(0).public().kid()));
     let no_kid = json!({"alg": "RS256", "typ": "at+jwt"});
     let no_kid = format!("{}.{}", B64.encode(no_kid.to_string()), token.split_once('.').unwrap().1);
-    assert!(matches!(service().verify(&no_kid, NOW), Err(TokenError::UnknownKey)));
+    assert!(matches!(service().verify(&no_kid, NOW), Err(TokenError::NoKeyId)), "refused without a reload");
     for kid in ["", "nope", "../../../dev/null", "' OR 1=1 --", key(1).public().kid()] {
         let forged = sign_raw(&json!({"alg": "RS256", "typ": "at+jwt", "kid": kid}), &claims_json(NOW), 1);
         assert!(matches!(service().verify(&forged, NOW), Err(TokenError::UnknownKey)), "{kid:?}");

@@ -66,6 +66,27 @@ for i in $(seq "$processes"); do
   done
 done
 
+log "signing: criterion, TokenService::issue (/auth, /refresh) against a raw RSA-2048 PKCS#1 v1.5 SHA-256" \
+  "sign, in $processes processes; the size of a typical token"
+for i in $(seq "$processes"); do
+  if [ "$mode" = full ]; then
+    TOKEN_SIZE_OUT="$results/token_size.json" cargo bench --locked -p auth-core --bench token_sign
+  else
+    TOKEN_SIZE_OUT="$results/token_size.json" cargo bench --locked --profile dev -p auth-core --bench token_sign -- \
+      --warm-up-time 0.1 --measurement-time 0.2 --sample-size 10
+  fi
+  for bench in ours raw_rsa_pkcs1_sha256; do
+    cp "target/criterion/token_sign/$bench/new/sample.json" "$results/token_sign-$bench-$i.json"
+  done
+done
+
+if [ "$mode" = full ]; then
+  # A cargo project outside the workspace: it builds AWS-LC from C, which smoke runs (and so
+  # `make test`) never need.
+  log "the RSA back ends we could link (ring, aws-lc-rs, rsa): verify, binary size, cold start"
+  bench/backends/run.sh >"$results/rsa_backends.md"
+fi
+
 stop_on_exit
 ddb_port="$(free_port)"
 start_dynamodb "$ddb_port"
@@ -104,6 +125,8 @@ for kind in keyobject buffer; do
 done
 inprocess node-fast-jwt env NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js \
   bench/peers/node/authorizer_fastjwt.js "$out/events.jsonl"
+inprocess node-jose env NODE_PATH="$BENCH_NODE_MODULES" node bench/peers/node/inprocess.js \
+  bench/peers/node/authorizer_jose.js "$out/events.jsonl"
 
 log "3. whole processes under the Runtime API emulator: $cold cold starts each ($cold_peers for the peers)," \
   "$warm warm invocations"

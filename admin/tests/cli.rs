@@ -134,6 +134,42 @@ impl Stack {
     }
 }
 
+impl Stack {
+    /// A CloudFormation stack on moto named like these tables, whose outputs name them and an
+    /// audit log group (made here), and `more` outputs, as a deployed stack's do; returns the
+    /// group's name.
+    async fn on_moto(&self, moto: &str, more: Value) -> String {
+        let (config, p) = (moto_config(moto), &self.prefix);
+        let group = format!("{p}-admin-audit");
+        let logs = aws_sdk_cloudwatchlogs::Client::new(&config);
+        logs.create_log_group().log_group_name(&group).send().await.unwrap();
+        let mut outputs = json!({
+            "AdminAuditLogGroupName": {"Value": group},
+            "UsersTableName": {"Value": format!("{p}-users")},
+            "WorkItemsTableName": {"Value": format!("{p}-work")},
+            "LoginAttemptsTableName": {"Value": format!("{p}-attempts")},
+            "RefreshTokensTableName": {"Value": format!("{p}-refresh")},
+        });
+        outputs.as_object_mut().unwrap().extend(more.as_object().unwrap().clone());
+        let template = json!({"Resources": {"Topic": {"Type": "AWS::SNS::Topic"}}, "Outputs": outputs});
+        let stacks = aws_sdk_cloudformation::Client::new(&config);
+        stacks.create_stack().stack_name(p).template_body(template.to_string()).send().await.unwrap();
+        group
+    }
+}
+
+/// moto's endpoint for every service, with throwaway credentials.
+fn moto_config(moto: &str) -> aws_config::SdkConfig {
+    let credentials = aws_credential_types::Credentials::new("moto", "moto", None, None, "test");
+    aws_config::SdkConfig::builder()
+        .behavior_version(aws_config::BehaviorVersion::latest())
+        .region(aws_config::Region::new("us-east-1"))
+        .credentials_provider(aws_credential_types::provider::SharedCredentialsProvider::new(credentials))
+        .endpoint_url(moto)
+        .http_client(auth_core::aws::https_client())
+        .build()
+}
+
 impl Drop for Stack {
     fn drop(&mut self) {
         let (client, tables) = (self.client.clone(), self.tables());
@@ -315,42 +351,9 @@ async fn with_stack_the_tables_come_from_the_outputs_and_each_change_reaches_the
     // Manager).
     let Some(moto) = local("AWS_ENDPOINT_URL_SECRETS_MANAGER") else { return };
     stack.user("joe").await;
-    let config = aws_sdk_cloudformation::Config::builder()
-        .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
-        .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
-        .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
-        .endpoint_url(&moto)
-        .http_client(auth_core::aws::https_client())
-        .build();
     let p = &stack.prefix;
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-        aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
-            .endpoint_url(&moto)
-            .http_client(auth_core::aws::https_client())
-            .build(),
-    );
-    let group = format!("{p}-admin-audit");
-    logs.create_log_group().log_group_name(&group).send().await.unwrap();
-    let template = json!({
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {
-            "AdminAuditLogGroupName": {"Value": group},
-            "UsersTableName": {"Value": format!("{p}-users")},
-            "WorkItemsTableName": {"Value": format!("{p}-work")},
-            "LoginAttemptsTableName": {"Value": format!("{p}-attempts")},
-            "RefreshTokensTableName": {"Value": format!("{p}-refresh")},
-        },
-    });
-    aws_sdk_cloudformation::Client::from_conf(config)
-        .create_stack()
-        .stack_name(p)
-        .template_body(template.to_string())
-        .send()
-        .await
-        .unwrap();
+    let group = stack.on_moto(&moto, json!({})).await;
+    let logs = aws_sdk_cloudwatchlogs::Client::new(&moto_config(&moto));
     let run = |args: &[&str]| {
         Run::of(
             Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin"))
@@ -524,15 +527,7 @@ async fn an_import_reports_each_line_it_cannot_take_and_imports_the_rest_whole()
 async fn after_a_leak_replace_key_makes_a_new_key_current_in_both_secrets_and_drops_the_old_one() {
     let Some(stack) = Stack::new().await else { return };
     let Some(moto) = local("AWS_ENDPOINT_URL_SECRETS_MANAGER") else { return };
-    let client = aws_sdk_secretsmanager::Client::from_conf(
-        aws_sdk_secretsmanager::Config::builder()
-            .behavior_version(aws_sdk_secretsmanager::config::BehaviorVersion::latest())
-            .region(aws_sdk_secretsmanager::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
-            .endpoint_url(&moto)
-            .http_client(auth_core::aws::https_client())
-            .build(),
-    );
+    let client = aws_sdk_secretsmanager::Client::new(&moto_config(&moto));
     let p = &stack.prefix;
     // A stack rotated once: a current key and a previous (leaked) one in both secrets.
     let pems = [
@@ -557,44 +552,12 @@ async fn after_a_leak_replace_key_makes_a_new_key_current_in_both_secrets_and_dr
         client.put_secret_value().secret_id(&arn).secret_string(&values[1]).send().await.unwrap();
         arns.push(arn);
     }
-    let group = format!("{p}-admin-audit");
-    let logs = aws_sdk_cloudwatchlogs::Client::from_conf(
-        aws_sdk_cloudwatchlogs::Config::builder()
-            .behavior_version(aws_sdk_cloudwatchlogs::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudwatchlogs::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
-            .endpoint_url(&moto)
-            .http_client(auth_core::aws::https_client())
-            .build(),
-    );
-    logs.create_log_group().log_group_name(&group).send().await.unwrap();
-    let template = json!({
-        "Resources": {"Topic": {"Type": "AWS::SNS::Topic"}},
-        "Outputs": {
-            "AdminAuditLogGroupName": {"Value": group},
-            "UsersTableName": {"Value": format!("{p}-users")},
-            "WorkItemsTableName": {"Value": format!("{p}-work")},
-            "LoginAttemptsTableName": {"Value": format!("{p}-attempts")},
-            "RefreshTokensTableName": {"Value": format!("{p}-refresh")},
-            "JwtPrivateKeyArn": {"Value": arns[0]},
-            "JwtPublicKeysArn": {"Value": arns[1]},
-        },
-    });
-    aws_sdk_cloudformation::Client::from_conf(
-        aws_sdk_cloudformation::Config::builder()
-            .behavior_version(aws_sdk_cloudformation::config::BehaviorVersion::latest())
-            .region(aws_sdk_cloudformation::config::Region::new("us-east-1"))
-            .credentials_provider(aws_credential_types::Credentials::new("moto", "moto", None, None, "test"))
-            .endpoint_url(&moto)
-            .http_client(auth_core::aws::https_client())
-            .build(),
-    )
-    .create_stack()
-    .stack_name(p)
-    .template_body(template.to_string())
-    .send()
-    .await
-    .unwrap();
+    stack
+        .on_moto(
+            &moto,
+            json!({"JwtPrivateKeyArn": {"Value": arns[0]}, "JwtPublicKeysArn": {"Value": arns[1]}}),
+        )
+        .await;
     let run = |args: &[&str]| {
         Run::of(
             Command::new(env!("CARGO_BIN_EXE_jwt-auth-admin"))

@@ -97,8 +97,7 @@ async fn hostile_tokens_get_401_and_change_nothing() {
     let session = stack.json("/auth", json!({"username": name, "password": "a fine password"})).await;
     let access = session["access_token"].as_str().unwrap().to_owned();
     let refresh = session["refresh_token"].as_str().unwrap().to_owned();
-    let claims: Value =
-        serde_json::from_slice(&B64.decode(access.split('.').nth(1).unwrap()).unwrap()).unwrap();
+    let claims = support::token_part(&access, 1);
     let kid = stack.key.public().kid();
     let base_header = json!({"alg": "RS256", "typ": "at+jwt", "kid": kid});
     let header = |changes: Value| edited(&base_header, changes);

@@ -286,10 +286,7 @@ async fn an_ended_session_loses_its_access_tokens_everywhere_and_the_others_keep
 
 /// The session id in a session body's access token.
 fn sid_of(session: &Value) -> Value {
-    let token = session["access_token"].as_str().unwrap();
-    let claims: Value =
-        serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap();
-    claims["sid"].clone()
+    support::token_part(session["access_token"].as_str().unwrap(), 1)["sid"].clone()
 }
 
 #[tokio::test]
@@ -593,14 +590,10 @@ async fn a_scope_is_required_by_the_route_that_needs_it_even_right_after_the_tok
     let roles = [Role::parse("reports:read").unwrap()];
     users.set_roles(&Username::parse(&name).unwrap(), &roles).await.unwrap().expect("the user");
     let granted = api.token(&name, "a fine password").await;
-    assert_eq!(decoded_claims(&granted)["scope"], "reports:read");
+    assert_eq!(support::token_part(&granted, 1)["scope"], "reports:read");
     let (status, body) = api.get("/reports", Some(&format!("JWT {granted}"))).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(body["result"]["for"], name.as_str());
     let (_, decision) = api.authorize(&granted).await;
     assert_eq!(decision["context"]["scope"], "reports:read", "the authorizer passes the scope on");
-}
-
-fn decoded_claims(token: &str) -> Value {
-    serde_json::from_slice(&B64.decode(token.split('.').nth(1).unwrap()).unwrap()).unwrap()
 }

@@ -198,11 +198,7 @@ fn only_the_functions_that_sign_or_rotate_can_read_the_private_key_and_verifiers
     let statement = &policy["ResourcePolicy"]["Statement"][0];
     assert_eq!((statement["Effect"].as_str(), statement["Principal"].as_str()), (Some("Deny"), Some("*")));
     assert_eq!(statement["Action"].as_str(), Some("secretsmanager:GetSecretValue"));
-    let allowed: BTreeSet<String> = one_or_many(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
-        .into_iter()
-        .filter_map(arn_of)
-        .map(|role| role.strip_suffix("Role").unwrap_or(&role).to_owned())
-        .collect();
+    let allowed = spared(statement);
     assert_eq!(allowed, signers, "every other principal, the authorizer too, is denied the private key");
 
     let verifiers: BTreeSet<String> =
@@ -242,6 +238,15 @@ fn only_the_functions_that_sign_or_rotate_can_read_the_private_key_and_verifiers
     }
 }
 
+/// The functions a `Deny` statement's `ArnNotEquals aws:PrincipalArn` spares, by logical id.
+fn spared(statement: &Value) -> BTreeSet<String> {
+    one_or_many(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
+        .into_iter()
+        .filter_map(arn_of)
+        .map(|role| role.strip_suffix("Role").unwrap_or(&role).to_owned())
+        .collect()
+}
+
 fn template_ref(target: &str) -> Value {
     serde_norway::from_str(&format!("!Ref {target}")).unwrap()
 }
@@ -257,11 +262,7 @@ fn only_the_functions_that_mint_sessions_or_check_passwords_can_read_the_server_
     let statement =
         &template["Resources"]["ServerSecretPolicy"]["Properties"]["ResourcePolicy"]["Statement"][0];
     assert_eq!((statement["Effect"].as_str(), statement["Principal"].as_str()), (Some("Deny"), Some("*")));
-    let allowed: BTreeSet<String> = one_or_many(&statement["Condition"]["ArnNotEquals"]["aws:PrincipalArn"])
-        .into_iter()
-        .filter_map(arn_of)
-        .map(|role| role.strip_suffix("Role").unwrap_or(&role).to_owned())
-        .collect();
+    let allowed = spared(statement);
     assert_eq!(allowed, expected);
 }
 

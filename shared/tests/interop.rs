@@ -17,7 +17,7 @@ use auth_core::{
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD as B64};
 use reqwest::StatusCode;
 use serde_json::Value;
-use support::{Api, server_key, server_tokens, unique};
+use support::{Api, server_key, server_tokens, token_part, unique};
 
 const SUITE: &str = "the interoperability suite";
 
@@ -33,10 +33,6 @@ async fn discover(api: &Api) -> (Value, Value) {
     (discovery, jwks)
 }
 
-fn decoded(token: &str, part: usize) -> Value {
-    serde_json::from_slice(&B64.decode(token.split('.').nth(part).unwrap()).unwrap()).unwrap()
-}
-
 #[tokio::test]
 async fn discovery_names_the_tokens_issuer_and_its_key_set_verifies_them() {
     let Some(api) = Api::local(SUITE) else { return };
@@ -44,9 +40,9 @@ async fn discovery_names_the_tokens_issuer_and_its_key_set_verifies_them() {
     assert_eq!(api.signup(&name, "a fine password").await, StatusCode::CREATED);
     let token = api.token(&name, "a fine password").await;
     let (discovery, jwks) = discover(&api).await;
-    assert_eq!(discovery["issuer"], decoded(&token, 1)["iss"], "the issuer is the tokens' iss");
+    assert_eq!(discovery["issuer"], token_part(&token, 1)["iss"], "the issuer is the tokens' iss");
     assert_eq!(discovery["issuer"].as_str(), Some(Config::from_process().tokens().unwrap().issuer.as_str()));
-    let kid = decoded(&token, 0)["kid"].clone();
+    let kid = token_part(&token, 0)["kid"].clone();
     let jwk = jwks["keys"]
         .as_array()
         .unwrap()
@@ -91,7 +87,7 @@ async fn pyjwt_and_jose_accept_a_genuine_token_from_the_jwks_url_alone_and_refus
     let name = unique("interop");
     assert_eq!(api.signup(&name, "a fine password").await, StatusCode::CREATED);
     let genuine = api.token(&name, "a fine password").await;
-    let sub = decoded(&genuine, 1)["sub"].as_str().unwrap().to_owned();
+    let sub = token_part(&genuine, 1)["sub"].as_str().unwrap().to_owned();
     let settings = Config::from_process().tokens().unwrap();
     let attacker = PrivateKey::from_pem(include_str!("fixtures/test-only-rsa-3.pem")).unwrap();
     let forged = TokenService::new(&attacker, settings.clone())
